@@ -1,0 +1,189 @@
+//! A stand-in for the Moogsoft webhook: it accepts a POST on any path, records it, logs
+//! it, and answers whatever it has been told to (200 by default; any status, optionally
+//! after a delay), so tests can make "Moog" fail, throttle or hang on purpose.
+//!
+//! Control routes, under `/_mock`: `GET /_mock/received` lists what arrived,
+//! `DELETE /_mock/received` forgets it, `PUT /_mock/behaviour` with
+//! `{"status": 500, "delay_ms": 0, "retry_after": null}` changes the answer.
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// One request as it arrived.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Received {
+    pub path: String,
+    pub authorization: Option<String>,
+    pub content_type: Option<String>,
+    /// The body as JSON, or `{"unparsed": "<text>"}` when it was not JSON.
+    pub body: Value,
+    /// The status this request was answered with.
+    pub answered: u16,
+}
+
+/// How the receiver answers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Behaviour {
+    pub status: u16,
+    #[serde(default)]
+    pub delay_ms: u64,
+    /// Sent as a `Retry-After` header (seconds) when set.
+    #[serde(default)]
+    pub retry_after: Option<u64>,
+}
+
+impl Default for Behaviour {
+    fn default() -> Self {
+        Self {
+            status: 200,
+            delay_ms: 0,
+            retry_after: None,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    received: Vec<Received>,
+    behaviour: Behaviour,
+}
+
+/// The receiver's shared state: what arrived and how to answer. Cloning shares it.
+#[derive(Clone, Default)]
+pub struct ReceiverState(Arc<Mutex<Inner>>);
+
+impl ReceiverState {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves plain data behind; keep serving it.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.lock().received.clone()
+    }
+
+    pub fn clear(&self) {
+        self.lock().received.clear();
+    }
+
+    pub fn set_behaviour(&self, behaviour: Behaviour) {
+        self.lock().behaviour = behaviour;
+    }
+}
+
+/// A bound receiver.
+pub struct Receiver {
+    pub addr: SocketAddr,
+    pub state: ReceiverState,
+    server: actix_web::dev::Server,
+}
+
+impl Receiver {
+    /// Binds `addr` (port 0 picks a free port).
+    pub fn bind(addr: SocketAddr) -> std::io::Result<Self> {
+        let state = ReceiverState::default();
+        let app_state = state.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(web::Data::new(app_state.clone()))
+                .app_data(web::PayloadConfig::new(16 * 1024 * 1024))
+                .route("/_mock/received", web::get().to(list))
+                .route("/_mock/received", web::delete().to(clear))
+                .route("/_mock/behaviour", web::put().to(set_behaviour))
+                .route(
+                    "/health",
+                    web::get().to(|| async {
+                        HttpResponse::Ok().json(serde_json::json!({"status": "healthy"}))
+                    }),
+                )
+                .default_service(web::post().to(receive))
+        })
+        .workers(2)
+        .disable_signals()
+        .shutdown_timeout(1)
+        .bind(addr)?;
+        let addr = server.addrs()[0];
+        Ok(Self {
+            addr,
+            state,
+            server: server.run(),
+        })
+    }
+
+    /// Serves until `shutdown` is cancelled.
+    pub async fn run_until(self, shutdown: CancellationToken) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let server = tokio::spawn(self.server);
+        shutdown.cancelled().await;
+        handle.stop(true).await;
+        server.await.map_err(std::io::Error::other)?
+    }
+}
+
+async fn receive(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<ReceiverState>,
+) -> HttpResponse {
+    let behaviour = state.lock().behaviour.clone();
+    if behaviour.delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(behaviour.delay_ms)).await;
+    }
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let parsed = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| serde_json::json!({"unparsed": String::from_utf8_lossy(&body)}));
+    let received = Received {
+        path: req.path().to_owned(),
+        authorization: header("authorization"),
+        content_type: header("content-type"),
+        body: parsed,
+        answered: behaviour.status,
+    };
+    let external_id = received
+        .body
+        .get("external_id")
+        .and_then(|v| v.as_str())
+        .unwrap_or("-");
+    tracing::info!(path = %received.path, status = behaviour.status, external_id, "webhook received");
+    state.lock().received.push(received);
+    let status = actix_web::http::StatusCode::from_u16(behaviour.status)
+        .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = HttpResponse::build(status);
+    if let Some(secs) = behaviour.retry_after {
+        response.insert_header(("Retry-After", secs.to_string()));
+    }
+    response.json(serde_json::json!({"status": if status.is_success() { "ok" } else { "error" }}))
+}
+
+async fn list(state: web::Data<ReceiverState>) -> HttpResponse {
+    HttpResponse::Ok().json(state.received())
+}
+
+async fn clear(state: web::Data<ReceiverState>) -> HttpResponse {
+    state.clear();
+    HttpResponse::NoContent().finish()
+}
+
+async fn set_behaviour(
+    body: web::Json<Behaviour>,
+    state: web::Data<ReceiverState>,
+) -> HttpResponse {
+    if actix_web::http::StatusCode::from_u16(body.status).is_err() {
+        return HttpResponse::BadRequest()
+            .json(serde_json::json!({"error": "status must be 100-999"}));
+    }
+    state.set_behaviour(body.into_inner());
+    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}

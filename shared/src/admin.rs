@@ -1,0 +1,129 @@
+//! The admin HTTP listener every service has: `/health` (liveness: the process answers),
+//! `/ready` (readiness: its dependencies answer) and `/metrics` (Prometheus). The alerter
+//! and forwarder bind it on both of their v2.5 ports, so one port serves a probe and a
+//! scrape alike (v2.5's probes pointed at the wrong ports).
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use prometheus::Registry;
+use serde_json::json;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// Checks a service's dependencies; `Err` carries a short reason for the 503 body.
+pub type ReadyCheck =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+
+/// The version reported by every service.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[derive(Clone)]
+struct AdminState {
+    service: &'static str,
+    registry: Registry,
+    ready: ReadyCheck,
+}
+
+/// A bound, not yet running, admin listener.
+pub struct AdminServer {
+    addrs: Vec<SocketAddr>,
+    server: actix_web::dev::Server,
+}
+
+impl AdminServer {
+    /// Binds every address in `addrs` (port 0 picks a free port).
+    pub fn bind(
+        addrs: &[SocketAddr],
+        service: &'static str,
+        registry: Registry,
+        ready: ReadyCheck,
+    ) -> std::io::Result<Self> {
+        let state = AdminState {
+            service,
+            registry,
+            ready,
+        };
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(web::Data::new(state.clone()))
+                .configure(routes)
+        })
+        .workers(1)
+        .disable_signals()
+        .shutdown_timeout(5);
+        for addr in addrs {
+            server = server.bind(addr)?;
+        }
+        let bound = server.addrs();
+        Ok(Self {
+            addrs: bound,
+            server: server.run(),
+        })
+    }
+
+    /// The bound addresses, in the order given to `bind`.
+    pub fn addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// Serves until `shutdown` is cancelled.
+    pub async fn run_until(self, shutdown: CancellationToken) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let server = tokio::spawn(self.server);
+        shutdown.cancelled().await;
+        handle.stop(true).await;
+        server.await.map_err(std::io::Error::other)?
+    }
+}
+
+/// The three admin routes, for services that add them to an app of their own.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health", web::get().to(health))
+        .route("/ready", web::get().to(ready))
+        .route("/metrics", web::get().to(metrics));
+}
+
+async fn health(state: web::Data<AdminState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .json(json!({"status": "healthy", "service": state.service, "version": VERSION}))
+}
+
+async fn ready(state: web::Data<AdminState>) -> HttpResponse {
+    match (state.ready)().await {
+        Ok(()) => HttpResponse::Ok().json(json!({"status": "ready", "service": state.service})),
+        Err(reason) => HttpResponse::ServiceUnavailable()
+            .json(json!({"status": "not_ready", "service": state.service, "error": reason})),
+    }
+}
+
+async fn metrics(state: web::Data<AdminState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(crate::metrics::render(&state.registry))
+}
+
+/// A readiness check that PINGs Redis (and, given a pool, runs `SELECT 1`).
+pub fn redis_and_db_ready(
+    redis: redis::aio::ConnectionManager,
+    pool: Option<deadpool_postgres::Pool>,
+) -> ReadyCheck {
+    Arc::new(move || {
+        let mut redis = redis.clone();
+        let pool = pool.clone();
+        Box::pin(async move {
+            redis::cmd("PING")
+                .query_async::<()>(&mut redis)
+                .await
+                .map_err(|e| format!("redis: {e}"))?;
+            if let Some(pool) = pool {
+                let conn = pool.get().await.map_err(|e| format!("postgresql: {e}"))?;
+                conn.simple_query("SELECT 1")
+                    .await
+                    .map_err(|e| format!("postgresql: {e}"))?;
+            }
+            Ok(())
+        })
+    })
+}

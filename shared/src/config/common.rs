@@ -1,0 +1,192 @@
+//! Settings every service shares: Redis, PostgreSQL, logging, worker identity.
+
+use super::reader::{ConfigError, Env};
+use crate::keys::RedisKeys;
+use secrecy::SecretString;
+use std::path::PathBuf;
+
+/// How to reach Redis, and the names of the keys there.
+#[derive(Clone, Debug)]
+pub struct RedisConfig {
+    pub host: String,
+    pub port: u16,
+    pub db: i64,
+    pub tls_enabled: bool,
+    pub ca_cert_path: Option<PathBuf>,
+    pub max_connections: usize,
+    pub username: Option<String>,
+    pub password: Option<SecretString>,
+    /// Tried when `password` is refused, on every new connection (rotation without restart).
+    pub password_next: Option<SecretString>,
+    pub keys: RedisKeys,
+}
+
+impl RedisConfig {
+    /// `REDIS_*`, plus the key names. `default_max_connections` is 20, or 10 for the web UI.
+    pub fn from_env(env: &Env, default_max_connections: usize) -> Result<Self, ConfigError> {
+        Ok(Self {
+            host: env.string("REDIS_HOST", "localhost"),
+            port: env.port("REDIS_PORT", 6379)?,
+            db: env.parse("REDIS_DB", 0)?,
+            tls_enabled: env.bool("REDIS_TLS_ENABLED", true)?,
+            ca_cert_path: env.path("REDIS_CA_CERT_PATH"),
+            max_connections: env.int_at_least(
+                "REDIS_MAX_CONNECTIONS",
+                default_max_connections,
+                1,
+            )?,
+            username: env.opt_string("REDIS_USER"),
+            password: env.secret_any(&["REDIS_PASS", "REDIS_PASS_CURRENT", "REDIS_PASSWORD"])?,
+            password_next: env.secret("REDIS_PASS_NEXT")?,
+            keys: keys_from_env(env),
+        })
+    }
+
+    /// Plain loopback Redis with the given keys: what tests and the local stack use.
+    pub fn local(keys: RedisKeys) -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 6379,
+            db: 0,
+            tls_enabled: false,
+            ca_cert_path: None,
+            max_connections: 20,
+            username: None,
+            password: None,
+            password_next: None,
+            keys,
+        }
+    }
+}
+
+/// The key names: `REDIS_KEY_PREFIX` (default `mutt`), then each v2.5 override variable.
+fn keys_from_env(env: &Env) -> RedisKeys {
+    let mut keys = RedisKeys::new(&env.string("REDIS_KEY_PREFIX", "mutt"));
+    let overrides: [(&str, &mut String); 11] = [
+        ("INGEST_QUEUE_NAME", &mut keys.ingest_queue),
+        ("ALERT_QUEUE_NAME", &mut keys.alert_queue),
+        (
+            "ALERTER_PROCESSING_LIST_PREFIX",
+            &mut keys.alerter_processing_prefix,
+        ),
+        (
+            "MOOG_PROCESSING_LIST_PREFIX",
+            &mut keys.moog_processing_prefix,
+        ),
+        (
+            "ALERTER_HEARTBEAT_PREFIX",
+            &mut keys.alerter_heartbeat_prefix,
+        ),
+        ("MOOG_HEARTBEAT_PREFIX", &mut keys.moog_heartbeat_prefix),
+        ("ALERTER_DLQ_NAME", &mut keys.alerter_dlq),
+        ("MOOG_DLQ_NAME", &mut keys.moog_dlq),
+        ("DEAD_LETTER_QUEUE", &mut keys.dead_letter_queue),
+        ("UNHANDLED_PREFIX", &mut keys.unhandled_prefix),
+        ("METRICS_PREFIX", &mut keys.metrics_prefix),
+    ];
+    for (var, slot) in overrides {
+        if let Some(v) = env.opt_string(var) {
+            *slot = v;
+        }
+    }
+    if let Some(v) = env.opt_string("MOOG_RATE_LIMIT_KEY") {
+        keys.moog_rate_limit = v;
+    }
+    keys
+}
+
+/// How to reach PostgreSQL.
+#[derive(Clone, Debug)]
+pub struct DbConfig {
+    pub host: String,
+    pub port: u16,
+    pub name: String,
+    pub user: String,
+    pub password: Option<SecretString>,
+    /// Tried when `password` is refused, on every new connection (rotation without restart).
+    pub password_next: Option<SecretString>,
+    pub tls_enabled: bool,
+    pub ca_cert_path: Option<PathBuf>,
+    pub pool_min: usize,
+    pub pool_max: usize,
+    /// Schema to use (`search_path`); tests use one schema each.
+    pub schema: Option<String>,
+}
+
+impl DbConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let pool_min = env.int_at_least("DB_POOL_MIN_CONN", 2usize, 1)?;
+        let pool_max = env.parse("DB_POOL_MAX_CONN", 10usize)?;
+        if pool_max < pool_min {
+            return Err(ConfigError::new(
+                "DB_POOL_MAX_CONN",
+                pool_max.to_string(),
+                format!("must be at least DB_POOL_MIN_CONN ({pool_min})"),
+            ));
+        }
+        Ok(Self {
+            host: env.string("DB_HOST", "localhost"),
+            port: env.port("DB_PORT", 5432)?,
+            name: env.string("DB_NAME", "mutt_db"),
+            user: env.string("DB_USER", "mutt_user"),
+            password: env.secret_any(&["DB_PASS", "DB_PASS_CURRENT", "POSTGRES_PASSWORD"])?,
+            password_next: env.secret("DB_PASS_NEXT")?,
+            tls_enabled: env.bool("DB_TLS_ENABLED", true)?,
+            ca_cert_path: env.path("DB_TLS_CA_CERT_PATH"),
+            pool_min,
+            pool_max,
+            schema: env.opt_string("DB_SCHEMA"),
+        })
+    }
+}
+
+/// `LOG_LEVEL` and `LOG_JSON_ENABLED`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TelemetryConfig {
+    pub log_level: String,
+    pub log_json: bool,
+}
+
+impl TelemetryConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            log_level: env.string("LOG_LEVEL", "INFO").to_ascii_lowercase(),
+            log_json: env.bool("LOG_JSON_ENABLED", false)?,
+        })
+    }
+}
+
+/// Who this worker is: `POD_NAME`, which names its processing list and heartbeat.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkerIdentity {
+    pub pod_name: String,
+}
+
+impl WorkerIdentity {
+    /// `POD_NAME`, or `<role>-<hostname>-<6 hex>` so that two processes on one host differ.
+    pub fn from_env(env: &Env, role: &str) -> Self {
+        let pod_name = env.opt_string("POD_NAME").unwrap_or_else(|| {
+            let host = hostname::get()
+                .ok()
+                .and_then(|h| h.into_string().ok())
+                .unwrap_or_default();
+            let suffix = &uuid::Uuid::new_v4().simple().to_string()[..6];
+            if host.is_empty() {
+                format!("{role}-{suffix}")
+            } else {
+                format!("{role}-{host}-{suffix}")
+            }
+        });
+        Self { pod_name }
+    }
+}
+
+/// `DYNAMIC_CONFIG_ENABLED`: whether `mutt:config:*` overrides are honoured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DynamicConfigSwitch(pub bool);
+
+impl DynamicConfigSwitch {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self(env.bool("DYNAMIC_CONFIG_ENABLED", false)?))
+    }
+}

@@ -1,0 +1,20 @@
+//! Configuration from the environment into typed structs, read once at start-up.
+//!
+//! Names and defaults are MUTT v2.5's (reference §9). Everything is read through
+//! [`EnvSource`] so that tests pass a `HashMap` instead of mutating the process
+//! environment; nothing else in mutt-rs reads environment variables. A bad value is an
+//! error that names the variable, and the service refuses to start with it.
+
+mod common;
+mod reader;
+mod services;
+
+pub use common::{DbConfig, DynamicConfigSwitch, RedisConfig, TelemetryConfig, WorkerIdentity};
+pub use reader::{ConfigError, Env, EnvSource, ProcessEnv};
+pub use services::{
+    AlerterConfig, ForwarderConfig, IngestLimits, IngestorConfig, RemediationConfig,
+    RetentionConfig, WebuiConfig,
+};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,275 @@
+//! One config struct per service, each built from the environment with v2.5's names and
+//! defaults (reference §9) plus the variables mutt-rs adds (documented in
+//! docs/configuration.md).
+
+use super::common::{DbConfig, DynamicConfigSwitch, RedisConfig, TelemetryConfig, WorkerIdentity};
+use super::reader::{ConfigError, Env};
+use secrecy::SecretString;
+use std::net::IpAddr;
+use std::time::Duration;
+
+fn listen_host(env: &Env) -> Result<IpAddr, ConfigError> {
+    env.parse("LISTEN_HOST", IpAddr::from([0, 0, 0, 0]))
+}
+
+/// Size limits of an ingest request (SPEC §2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IngestLimits {
+    pub max_body_bytes: usize,
+    pub max_event_bytes: usize,
+    pub max_message_bytes: usize,
+    pub max_batch_events: usize,
+}
+
+impl IngestLimits {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            max_body_bytes: env.int_at_least("INGEST_MAX_BODY_BYTES", 1024 * 1024, 1024)?,
+            max_event_bytes: env.int_at_least("INGEST_MAX_EVENT_BYTES", 64 * 1024, 256)?,
+            max_message_bytes: env.int_at_least("INGEST_MAX_MESSAGE_BYTES", 16 * 1024, 64)?,
+            max_batch_events: env.int_at_least("INGEST_MAX_BATCH_EVENTS", 10_000, 1)?,
+        })
+    }
+}
+
+/// The ingestor (reference §9 "Ingestor").
+#[derive(Clone, Debug)]
+pub struct IngestorConfig {
+    pub telemetry: TelemetryConfig,
+    pub redis: RedisConfig,
+    pub listen_host: IpAddr,
+    pub http_port: u16,
+    /// 0 disables the listener.
+    pub syslog_udp_port: u16,
+    /// 0 disables the listener.
+    pub syslog_tcp_port: u16,
+    pub syslog_max_line_bytes: usize,
+    pub max_ingest_queue_size: u64,
+    pub required_fields: Vec<String>,
+    pub rate_limit_enabled: bool,
+    pub ingest_max_rate: u64,
+    pub ingest_rate_window: Duration,
+    pub ingest_api_key: Option<SecretString>,
+    pub limits: IngestLimits,
+    pub dynamic_config: DynamicConfigSwitch,
+}
+
+impl IngestorConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            telemetry: TelemetryConfig::from_env(env)?,
+            redis: RedisConfig::from_env(env, 20)?,
+            listen_host: listen_host(env)?,
+            http_port: env.port("SERVER_PORT_INGESTOR", 8080)?,
+            syslog_udp_port: env.port("SYSLOG_UDP_PORT", 5514)?,
+            syslog_tcp_port: env.port("SYSLOG_TCP_PORT", 5514)?,
+            syslog_max_line_bytes: env.int_at_least("SYSLOG_MAX_LINE_BYTES", 64 * 1024, 480)?,
+            max_ingest_queue_size: env.int_at_least("MAX_INGEST_QUEUE_SIZE", 1_000_000, 1000)?,
+            required_fields: env.list("REQUIRED_FIELDS", "hostname,message,timestamp"),
+            rate_limit_enabled: env.bool("RATE_LIMIT_ENABLED", true)?,
+            ingest_max_rate: env.int_at_least("INGEST_MAX_RATE", 1000, 1)?,
+            ingest_rate_window: env.positive_seconds("INGEST_RATE_WINDOW", 60.0)?,
+            ingest_api_key: env.secret("INGEST_API_KEY")?,
+            limits: IngestLimits::from_env(env)?,
+            dynamic_config: DynamicConfigSwitch::from_env(env)?,
+        })
+    }
+}
+
+/// The alerter (reference §9 "Alerter").
+#[derive(Clone, Debug)]
+pub struct AlerterConfig {
+    pub telemetry: TelemetryConfig,
+    pub redis: RedisConfig,
+    pub db: DbConfig,
+    pub identity: WorkerIdentity,
+    pub listen_host: IpAddr,
+    pub metrics_port: u16,
+    pub health_port: u16,
+    pub heartbeat_interval: Duration,
+    /// The heartbeat's TTL: a worker silent this long is presumed dead.
+    pub janitor_timeout: Duration,
+    pub max_retries: u32,
+    pub pop_timeout: Duration,
+    pub batch_size: usize,
+    pub cache_reload_interval: Duration,
+    pub unhandled_threshold: u64,
+    pub unhandled_expiry: Duration,
+    pub unhandled_default_team: String,
+    pub audit_unhandled: bool,
+    pub dynamic_config: DynamicConfigSwitch,
+}
+
+impl AlerterConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            telemetry: TelemetryConfig::from_env(env)?,
+            redis: RedisConfig::from_env(env, 20)?,
+            db: DbConfig::from_env(env)?,
+            identity: WorkerIdentity::from_env(env, "alerter"),
+            listen_host: listen_host(env)?,
+            metrics_port: env.port("METRICS_PORT_ALERTER", 8081)?,
+            health_port: env.port("HEALTH_PORT_ALERTER", 8082)?,
+            heartbeat_interval: env.positive_seconds("ALERTER_HEARTBEAT_INTERVAL", 10.0)?,
+            janitor_timeout: env.positive_seconds("ALERTER_JANITOR_TIMEOUT", 30.0)?,
+            max_retries: env.parse("ALERTER_MAX_RETRIES", 3)?,
+            pop_timeout: env.positive_seconds("BRPOPLPUSH_TIMEOUT", 5.0)?,
+            batch_size: env.int_at_least("ALERTER_BATCH_SIZE", 500, 1)?,
+            cache_reload_interval: env.positive_seconds("CACHE_RELOAD_INTERVAL", 300.0)?,
+            unhandled_threshold: env.int_at_least("UNHANDLED_THRESHOLD", 100, 1)?,
+            unhandled_expiry: env.positive_seconds("UNHANDLED_EXPIRY_SECONDS", 86_400.0)?,
+            unhandled_default_team: env.string("UNHANDLED_DEFAULT_TEAM", "NETO"),
+            audit_unhandled: env.bool("AUDIT_UNHANDLED", false)?,
+            dynamic_config: DynamicConfigSwitch::from_env(env)?,
+        })
+    }
+}
+
+/// DLQ replay (v2.5's remediation service, now a mode of an existing service).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemediationConfig {
+    pub enabled: bool,
+    pub interval: Duration,
+    pub batch_size: usize,
+    pub max_poison_retries: u32,
+}
+
+impl RemediationConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            enabled: env.bool("REMEDIATION_ENABLED", true)?,
+            interval: env.positive_seconds("REMEDIATION_INTERVAL", 300.0)?,
+            batch_size: env.int_at_least("REMEDIATION_BATCH_SIZE", 10, 1)?,
+            max_poison_retries: env.parse("MAX_POISON_RETRIES", 3)?,
+        })
+    }
+}
+
+/// The Moog forwarder (reference §9 "Moog Forwarder").
+#[derive(Clone, Debug)]
+pub struct ForwarderConfig {
+    pub telemetry: TelemetryConfig,
+    pub redis: RedisConfig,
+    pub identity: WorkerIdentity,
+    pub listen_host: IpAddr,
+    pub metrics_port: u16,
+    pub health_port: u16,
+    pub heartbeat_interval: Duration,
+    pub janitor_timeout: Duration,
+    pub pop_timeout: Duration,
+    pub webhook_url: String,
+    pub webhook_timeout: Duration,
+    pub moog_api_key: Option<SecretString>,
+    pub rate_limit: u64,
+    pub rate_period: Duration,
+    pub max_retries: u32,
+    pub retry_base_delay: Duration,
+    pub retry_max_delay: Duration,
+    pub max_in_flight: usize,
+    pub circuit_breaker_enabled: bool,
+    pub circuit_breaker_threshold: u32,
+    pub circuit_breaker_timeout: Duration,
+    pub remediation: RemediationConfig,
+    pub dynamic_config: DynamicConfigSwitch,
+}
+
+impl ForwarderConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let webhook_url = env.string(
+            "MOOG_WEBHOOK_URL",
+            "https://moogsoft.example.com/api/v1/events",
+        );
+        if !(webhook_url.starts_with("http://") || webhook_url.starts_with("https://")) {
+            return Err(ConfigError::new(
+                "MOOG_WEBHOOK_URL",
+                webhook_url,
+                "expected an http:// or https:// URL",
+            ));
+        }
+        Ok(Self {
+            telemetry: TelemetryConfig::from_env(env)?,
+            redis: RedisConfig::from_env(env, 20)?,
+            identity: WorkerIdentity::from_env(env, "moog-forwarder"),
+            listen_host: listen_host(env)?,
+            metrics_port: env.port("METRICS_PORT_MOOG", 8083)?,
+            health_port: env.port("HEALTH_PORT_MOOG", 8084)?,
+            heartbeat_interval: env.positive_seconds("MOOG_HEARTBEAT_INTERVAL", 10.0)?,
+            janitor_timeout: env.positive_seconds("MOOG_JANITOR_TIMEOUT", 30.0)?,
+            pop_timeout: env.positive_seconds("BRPOPLPUSH_TIMEOUT", 5.0)?,
+            webhook_url,
+            webhook_timeout: env.positive_seconds("MOOG_WEBHOOK_TIMEOUT", 10.0)?,
+            moog_api_key: env.secret("MOOG_API_KEY")?,
+            rate_limit: env.int_at_least("MOOG_RATE_LIMIT", 50, 1)?,
+            rate_period: env.positive_seconds("MOOG_RATE_PERIOD", 1.0)?,
+            max_retries: env.parse("MOOG_MAX_RETRIES", 5)?,
+            retry_base_delay: env.seconds("MOOG_RETRY_BASE_DELAY", 1.0)?,
+            retry_max_delay: env.seconds("MOOG_RETRY_MAX_DELAY", 60.0)?,
+            max_in_flight: env.int_at_least("MOOG_MAX_IN_FLIGHT", 64, 1)?,
+            circuit_breaker_enabled: env.bool("CIRCUIT_BREAKER_ENABLED", true)?,
+            circuit_breaker_threshold: env.int_at_least("CIRCUIT_BREAKER_THRESHOLD", 10, 1)?,
+            circuit_breaker_timeout: env.positive_seconds("CIRCUIT_BREAKER_TIMEOUT", 300.0)?,
+            remediation: RemediationConfig::from_env(env)?,
+            dynamic_config: DynamicConfigSwitch::from_env(env)?,
+        })
+    }
+}
+
+/// The web UI and management API (reference §9 "Web UI").
+#[derive(Clone, Debug)]
+pub struct WebuiConfig {
+    pub telemetry: TelemetryConfig,
+    pub redis: RedisConfig,
+    pub db: DbConfig,
+    pub listen_host: IpAddr,
+    pub port: u16,
+    pub metrics_cache_ttl: Duration,
+    pub audit_log_page_size: u32,
+    pub prometheus_url: String,
+    pub webui_api_key: Option<SecretString>,
+    pub retention: RetentionConfig,
+}
+
+impl WebuiConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            telemetry: TelemetryConfig::from_env(env)?,
+            redis: RedisConfig::from_env(env, 10)?,
+            db: DbConfig::from_env(env)?,
+            listen_host: listen_host(env)?,
+            port: env.port("SERVER_PORT_WEBUI", 8090)?,
+            metrics_cache_ttl: env.seconds("METRICS_CACHE_TTL", 5.0)?,
+            audit_log_page_size: env.int_at_least("AUDIT_LOG_PAGE_SIZE", 50, 1)?,
+            prometheus_url: env.string("PROMETHEUS_URL", "http://localhost:9090"),
+            webui_api_key: env.secret("WEBUI_API_KEY")?,
+            retention: RetentionConfig::from_env(env)?,
+        })
+    }
+}
+
+/// Partition upkeep and retention (reference §6.6, §9 "Scripts").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetentionConfig {
+    pub precreate_months: u32,
+    pub event_retention_days: u32,
+    pub archive_retention_years: u32,
+    pub config_audit_retention_days: u32,
+    pub dlq_retention_days: u32,
+    pub enforcement_enabled: bool,
+    pub dry_run: bool,
+    pub batch_size: u32,
+}
+
+impl RetentionConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            precreate_months: env.parse("RETENTION_PRECREATE_MONTHS", 3)?,
+            event_retention_days: env.int_at_least("EVENT_RETENTION_DAYS", 90, 1)?,
+            archive_retention_years: env.int_at_least("EVENT_ARCHIVE_RETENTION_YEARS", 7, 1)?,
+            config_audit_retention_days: env.int_at_least("CONFIG_AUDIT_RETENTION_DAYS", 365, 1)?,
+            dlq_retention_days: env.int_at_least("RETENTION_DLQ_DAYS", 30, 1)?,
+            enforcement_enabled: env.bool("RETENTION_ENFORCEMENT_ENABLED", true)?,
+            dry_run: env.bool("RETENTION_DRY_RUN", false)?,
+            batch_size: env.int_at_least("RETENTION_BATCH_SIZE", 1000, 1)?,
+        })
+    }
+}

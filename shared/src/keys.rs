@@ -1,0 +1,204 @@
+//! Every Redis key mutt-rs reads or writes, derived in one place from one prefix.
+//!
+//! The defaults are MUTT v2.5's \[WIRE\] names (`mutt:ingest_queue`, …) so that Python and
+//! Rust services can share one Redis during a migration. Tests isolate themselves by
+//! building `RedisKeys::new("t-<uuid>")`: every key, script argument and SCAN pattern then
+//! lives under that prefix.
+
+use chrono::{DateTime, Utc};
+
+/// The two kinds of worker that own processing lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WorkerRole {
+    Alerter,
+    Moog,
+}
+
+impl WorkerRole {
+    /// The role's segment in v2.5's key names (`mutt:processing:moog:<pod>`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkerRole::Alerter => "alerter",
+            WorkerRole::Moog => "moog",
+        }
+    }
+}
+
+/// Names of every Redis key. Fields are the names v2.5 let operators override one by one
+/// (`INGEST_QUEUE_NAME`, …); methods derive the per-pod and per-time keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RedisKeys {
+    pub prefix: String,
+    pub ingest_queue: String,
+    pub alert_queue: String,
+    pub alerter_processing_prefix: String,
+    pub moog_processing_prefix: String,
+    pub alerter_heartbeat_prefix: String,
+    pub moog_heartbeat_prefix: String,
+    pub alerter_dlq: String,
+    pub moog_dlq: String,
+    pub dead_letter_queue: String,
+    pub unhandled_prefix: String,
+    pub metrics_prefix: String,
+    pub ingest_rate_limit: String,
+    pub moog_rate_limit: String,
+}
+
+impl RedisKeys {
+    /// The v2.5 names under `prefix` (`mutt` gives exactly v2.5's keys).
+    pub fn new(prefix: &str) -> Self {
+        let k = |rest: &str| format!("{prefix}:{rest}");
+        Self {
+            prefix: prefix.to_owned(),
+            ingest_queue: k("ingest_queue"),
+            alert_queue: k("alert_queue"),
+            alerter_processing_prefix: k("processing:alerter"),
+            moog_processing_prefix: k("processing:moog"),
+            alerter_heartbeat_prefix: k("heartbeat:alerter"),
+            moog_heartbeat_prefix: k("heartbeat:moog"),
+            alerter_dlq: k("dlq:alerter"),
+            moog_dlq: k("dlq:moog"),
+            dead_letter_queue: k("dlq:dead"),
+            unhandled_prefix: k("unhandled"),
+            metrics_prefix: k("metrics"),
+            ingest_rate_limit: k("rate_limit:ingestor"),
+            moog_rate_limit: k("rate_limit:moog"),
+        }
+    }
+
+    /// The queue a role consumes from, and where its orphans are returned to.
+    pub fn source_queue(&self, role: WorkerRole) -> &str {
+        match role {
+            WorkerRole::Alerter => &self.ingest_queue,
+            WorkerRole::Moog => &self.alert_queue,
+        }
+    }
+
+    /// The DLQ a role's failures go to.
+    pub fn dlq(&self, role: WorkerRole) -> &str {
+        match role {
+            WorkerRole::Alerter => &self.alerter_dlq,
+            WorkerRole::Moog => &self.moog_dlq,
+        }
+    }
+
+    pub fn processing_prefix(&self, role: WorkerRole) -> &str {
+        match role {
+            WorkerRole::Alerter => &self.alerter_processing_prefix,
+            WorkerRole::Moog => &self.moog_processing_prefix,
+        }
+    }
+
+    pub fn heartbeat_prefix(&self, role: WorkerRole) -> &str {
+        match role {
+            WorkerRole::Alerter => &self.alerter_heartbeat_prefix,
+            WorkerRole::Moog => &self.moog_heartbeat_prefix,
+        }
+    }
+
+    /// `mutt:processing:<role>:<pod>`.
+    pub fn processing_list(&self, role: WorkerRole, pod: &str) -> String {
+        format!("{}:{pod}", self.processing_prefix(role))
+    }
+
+    /// `mutt:heartbeat:<role>:<pod>`.
+    pub fn heartbeat(&self, role: WorkerRole, pod: &str) -> String {
+        format!("{}:{pod}", self.heartbeat_prefix(role))
+    }
+
+    /// The three dashboard counters v2.5's ingestor increments per event, with their TTLs.
+    pub fn ingest_counters(&self, at: DateTime<Utc>) -> [(String, i64); 3] {
+        let p = &self.metrics_prefix;
+        [
+            (format!("{p}:1m:{}", at.format("%Y-%m-%dT%H:%M")), 7_200),
+            (format!("{p}:1h:{}", at.format("%Y-%m-%dT%H")), 172_800),
+            (format!("{p}:24h:{}", at.format("%Y-%m-%d")), 2_592_000),
+        ]
+    }
+
+    /// `mutt:config:<key>`: a dynamic-config value.
+    pub fn config(&self, key: &str) -> String {
+        format!("{}:config:{key}", self.prefix)
+    }
+
+    /// The Pub/Sub channel on which config changes are announced (v2.5 name).
+    pub fn config_updates_channel(&self) -> String {
+        format!("{}:config:updates", self.prefix)
+    }
+
+    /// The Pub/Sub channel on which rule, dev-host and team changes are announced, so that
+    /// alerters reload within a second (v2.5 documented this but never built it).
+    pub fn rules_changed_channel(&self) -> String {
+        format!("{}:config:reload", self.prefix)
+    }
+
+    /// `mutt:circuit_breaker:<name>:<field>` (v2.5 names; field is state/failures/open_time).
+    pub fn circuit_breaker(&self, name: &str, field: &str) -> String {
+        format!("{}:circuit_breaker:{name}:{field}", self.prefix)
+    }
+
+    /// Every key under this prefix, for SCAN patterns in tests and tools.
+    pub fn all_pattern(&self) -> String {
+        format!("{}:*", self.prefix)
+    }
+}
+
+impl Default for RedisKeys {
+    fn default() -> Self {
+        Self::new("mutt")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_default_prefix_gives_the_v25_wire_names() {
+        let k = RedisKeys::default();
+        assert_eq!(k.ingest_queue, "mutt:ingest_queue");
+        assert_eq!(k.alert_queue, "mutt:alert_queue");
+        assert_eq!(
+            k.processing_list(WorkerRole::Alerter, "a-1"),
+            "mutt:processing:alerter:a-1"
+        );
+        assert_eq!(
+            k.processing_list(WorkerRole::Moog, "m-1"),
+            "mutt:processing:moog:m-1"
+        );
+        assert_eq!(
+            k.heartbeat(WorkerRole::Moog, "m-1"),
+            "mutt:heartbeat:moog:m-1"
+        );
+        assert_eq!(k.dlq(WorkerRole::Alerter), "mutt:dlq:alerter");
+        assert_eq!(k.dlq(WorkerRole::Moog), "mutt:dlq:moog");
+        assert_eq!(k.dead_letter_queue, "mutt:dlq:dead");
+        assert_eq!(k.config("moog_rate_limit"), "mutt:config:moog_rate_limit");
+        assert_eq!(k.config_updates_channel(), "mutt:config:updates");
+        assert_eq!(k.moog_rate_limit, "mutt:rate_limit:moog");
+        assert_eq!(
+            k.circuit_breaker("moogsoft", "state"),
+            "mutt:circuit_breaker:moogsoft:state"
+        );
+    }
+
+    #[test]
+    fn ingest_counters_use_utc_minute_hour_and_day_with_v25_ttls() {
+        let at = Utc
+            .with_ymd_and_hms(2026, 11, 22, 9, 5, 59)
+            .single()
+            .expect("valid time");
+        let [m, h, d] = RedisKeys::default().ingest_counters(at);
+        assert_eq!(m, ("mutt:metrics:1m:2026-11-22T09:05".to_owned(), 7_200));
+        assert_eq!(h, ("mutt:metrics:1h:2026-11-22T09".to_owned(), 172_800));
+        assert_eq!(d, ("mutt:metrics:24h:2026-11-22".to_owned(), 2_592_000));
+    }
+
+    #[test]
+    fn a_test_prefix_moves_every_key() {
+        let k = RedisKeys::new("t-1");
+        assert_eq!(k.ingest_queue, "t-1:ingest_queue");
+        assert_eq!(k.all_pattern(), "t-1:*");
+    }
+}

@@ -1,0 +1,143 @@
+//! The janitor: returns the processing lists of dead workers to their source queue.
+//!
+//! It runs periodically in every worker (v2.5 ran it only at start-up, so orphans waited
+//! for the next restart). For each processing list of its role whose owner's heartbeat has
+//! expired, one Lua script checks the heartbeat and moves the whole list back, atomically:
+//! a worker that beats again between the check and the move cannot lose items, and two
+//! janitors sweeping the same list cannot both move an item.
+
+use crate::keys::{RedisKeys, WorkerRole};
+use redis::aio::ConnectionLike;
+use std::sync::LazyLock;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// KEYS: processing list, owner's heartbeat, source queue. Returns -1 when the owner is
+/// alive, else the number of items moved. `LMOVE … LEFT RIGHT` takes the newest-taken item
+/// first and appends at the consumers' end, so the oldest item ends up taken next.
+static RETURN_IF_DEAD: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+        if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
+        local moved = 0
+        while redis.call('LMOVE', KEYS[1], KEYS[3], 'LEFT', 'RIGHT') do moved = moved + 1 end
+        return moved
+        ",
+    )
+});
+
+/// KEYS: list, destination. Moves everything unconditionally (a worker's own list).
+static RETURN_ALL: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+        local moved = 0
+        while redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT') do moved = moved + 1 end
+        return moved
+        ",
+    )
+});
+
+pub(super) async fn return_list<C: ConnectionLike + Send>(
+    conn: &mut C,
+    list: &str,
+    destination: &str,
+) -> redis::RedisResult<u64> {
+    RETURN_ALL
+        .key(list)
+        .key(destination)
+        .invoke_async(conn)
+        .await
+}
+
+/// What one sweep did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Processing lists of other workers that were looked at.
+    pub lists_checked: usize,
+    /// Lists whose owner was dead and whose items were returned.
+    pub lists_recovered: usize,
+    pub items_returned: u64,
+}
+
+/// Sweeps the processing lists of one role.
+#[derive(Clone, Debug)]
+pub struct Janitor {
+    keys: RedisKeys,
+    role: WorkerRole,
+    own_list: String,
+}
+
+impl Janitor {
+    pub fn new(keys: &RedisKeys, role: WorkerRole, own_pod: &str) -> Self {
+        Self {
+            keys: keys.clone(),
+            role,
+            own_list: keys.processing_list(role, own_pod),
+        }
+    }
+
+    /// One pass over every `<processing prefix>:*` list but this worker's own.
+    pub async fn sweep<C: ConnectionLike + Send>(
+        &self,
+        conn: &mut C,
+    ) -> redis::RedisResult<SweepReport> {
+        let prefix = format!("{}:", self.keys.processing_prefix(self.role));
+        let pattern = format!("{prefix}*");
+        let mut report = SweepReport::default();
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, lists): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .arg("TYPE")
+                .arg("list")
+                .query_async(conn)
+                .await?;
+            for list in lists.iter().filter(|l| **l != self.own_list) {
+                let Some(pod) = list.strip_prefix(&prefix) else {
+                    continue;
+                };
+                report.lists_checked += 1;
+                let moved: i64 = RETURN_IF_DEAD
+                    .key(list)
+                    .key(self.keys.heartbeat(self.role, pod))
+                    .key(self.keys.source_queue(self.role))
+                    .invoke_async(conn)
+                    .await?;
+                if moved > 0 {
+                    report.lists_recovered += 1;
+                    report.items_returned += moved as u64;
+                    tracing::warn!(queue = %list, worker_id = %pod, items = moved, "returned a dead worker's items to the queue");
+                }
+            }
+            if next == 0 {
+                return Ok(report);
+            }
+            cursor = next;
+        }
+    }
+
+    /// Sweeps every `interval` until `shutdown`. Errors are logged and the next sweep tries
+    /// again.
+    pub async fn run<C: ConnectionLike + Send>(
+        self,
+        mut conn: C,
+        interval: Duration,
+        shutdown: CancellationToken,
+    ) {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            if let Err(error) = self.sweep(&mut conn).await {
+                tracing::warn!(error = %error, "janitor sweep failed, will retry");
+            }
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! The reliable queue (SPEC §3): at-least-once delivery between services through Redis
+//! lists, with nothing lost when a worker dies.
+//!
+//! Producers `LPUSH`; a worker moves items into its own processing list with `BLMOVE …
+//! RIGHT LEFT` and removes them only once their effects are durable. A worker proves it is
+//! alive with a heartbeat key; a periodic janitor in every worker returns the processing
+//! list of any worker whose heartbeat expired to its source queue, in one Lua script.
+//! A message that cannot be processed goes to a DLQ with metadata, never nowhere.
+
+mod dead_letter;
+mod heartbeat;
+mod janitor;
+mod reliable;
+
+pub use dead_letter::{Failure, dead_letter_payload};
+pub use heartbeat::Heartbeat;
+pub use janitor::{Janitor, SweepReport};
+pub use reliable::{ReliableQueue, push_batch};
+
+/// Errors of queue operations. All are transient from the queue's point of view (Redis
+/// unreachable or answering errors); the caller retries with backoff.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("redis command failed: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("item is not a JSON object, so it cannot carry a retry counter")]
+    NotAnObject,
+}
+
+/// One raw queue item: the exact bytes, so that acknowledging it (`LREM`) matches, even
+/// when it is not valid UTF-8.
+pub type Item = Vec<u8>;

@@ -1,0 +1,214 @@
+//! Push, take, acknowledge, requeue and dead-letter: the operations of one worker on one
+//! source queue and its own processing list.
+//!
+//! Every operation is one round trip, whatever the batch size: `take_batch` is a blocking
+//! `BLMOVE` for the first item and one pipeline of `LMOVE`s for the rest, `ack` one
+//! pipeline of `LREM`s, requeue and dead-letter one `MULTI`/`EXEC` each.
+
+use super::{Failure, Item, QueueError, dead_letter_payload};
+use crate::keys::{RedisKeys, WorkerRole};
+use chrono::Utc;
+use redis::aio::ConnectionLike;
+use serde_json::Value;
+use std::time::Duration;
+
+/// `LPUSH`es `items` onto `queue` in one command, so a batch costs one round trip. Items
+/// are consumed from the other end, in the order given.
+pub async fn push_batch<C, I>(conn: &mut C, queue: &str, items: &[I]) -> Result<(), QueueError>
+where
+    C: ConnectionLike + Send,
+    I: AsRef<[u8]>,
+{
+    if items.is_empty() {
+        return Ok(());
+    }
+    let mut cmd = redis::cmd("LPUSH");
+    cmd.arg(queue);
+    for item in items {
+        cmd.arg(item.as_ref());
+    }
+    cmd.query_async::<()>(conn).await?;
+    Ok(())
+}
+
+/// One worker's handle on a reliable queue.
+#[derive(Clone, Debug)]
+pub struct ReliableQueue {
+    source: String,
+    processing: String,
+    dlq: String,
+    service: &'static str,
+}
+
+impl ReliableQueue {
+    /// The queue `role` consumes, seen from worker `pod`. `service` is written into
+    /// dead-lettered items as `failed_service`.
+    pub fn new(keys: &RedisKeys, role: WorkerRole, pod: &str, service: &'static str) -> Self {
+        Self {
+            source: keys.source_queue(role).to_owned(),
+            processing: keys.processing_list(role, pod),
+            dlq: keys.dlq(role).to_owned(),
+            service,
+        }
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    pub fn processing_list(&self) -> &str {
+        &self.processing
+    }
+
+    pub fn dlq(&self) -> &str {
+        &self.dlq
+    }
+
+    /// Moves up to `max` items into this worker's processing list, oldest first, waiting up
+    /// to `block` for the first. Returns an empty batch on timeout.
+    ///
+    /// `conn` must be a dedicated connection whose response timeout exceeds `block`
+    /// (`RedisConnector::blocking`): a shared connection would stall every other user.
+    pub async fn take_batch<C>(
+        &self,
+        conn: &mut C,
+        max: usize,
+        block: Duration,
+    ) -> Result<Vec<Item>, QueueError>
+    where
+        C: ConnectionLike + Send,
+    {
+        let first: Option<Item> = redis::cmd("BLMOVE")
+            .arg(&self.source)
+            .arg(&self.processing)
+            .arg("RIGHT")
+            .arg("LEFT")
+            .arg(block.as_secs_f64())
+            .query_async(conn)
+            .await?;
+        let Some(first) = first else {
+            return Ok(Vec::new());
+        };
+        let mut batch = Vec::with_capacity(max.max(1));
+        batch.push(first);
+        if max > 1 {
+            let mut pipe = redis::pipe();
+            for _ in 1..max {
+                pipe.cmd("LMOVE")
+                    .arg(&self.source)
+                    .arg(&self.processing)
+                    .arg("RIGHT")
+                    .arg("LEFT");
+            }
+            let rest: Vec<Option<Item>> = pipe.query_async(conn).await?;
+            batch.extend(rest.into_iter().map_while(|item| item));
+        }
+        Ok(batch)
+    }
+
+    /// Removes processed items from the processing list, in one round trip. Items acked in
+    /// the order they were taken are found at the list's tail, so each removal is O(1).
+    pub async fn ack<C, I>(&self, conn: &mut C, items: &[I]) -> Result<(), QueueError>
+    where
+        C: ConnectionLike + Send,
+        I: AsRef<[u8]>,
+    {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        for item in items {
+            pipe.cmd("LREM")
+                .arg(&self.processing)
+                .arg(-1)
+                .arg(item.as_ref())
+                .ignore();
+        }
+        pipe.query_async::<()>(conn).await?;
+        Ok(())
+    }
+
+    /// Puts `item` back at the far end of the source queue with its retry counter
+    /// (`retry_field`, e.g. `_retry_count`) incremented, and removes it from the processing
+    /// list, atomically. Returns the new count.
+    pub async fn requeue<C>(
+        &self,
+        conn: &mut C,
+        item: &[u8],
+        retry_field: &str,
+    ) -> Result<u32, QueueError>
+    where
+        C: ConnectionLike + Send,
+    {
+        let Ok(Value::Object(mut object)) = serde_json::from_slice::<Value>(item) else {
+            return Err(QueueError::NotAnObject);
+        };
+        let count = object.get(retry_field).and_then(Value::as_u64).unwrap_or(0) as u32 + 1;
+        object.insert(retry_field.to_owned(), count.into());
+        let updated = Value::Object(object).to_string();
+        redis::pipe()
+            .atomic()
+            .cmd("LPUSH")
+            .arg(&self.source)
+            .arg(updated)
+            .ignore()
+            .cmd("LREM")
+            .arg(&self.processing)
+            .arg(-1)
+            .arg(item)
+            .ignore()
+            .query_async::<()>(conn)
+            .await?;
+        Ok(count)
+    }
+
+    /// Moves `item` from the processing list to the DLQ with its failure metadata,
+    /// atomically.
+    pub async fn dead_letter<C>(
+        &self,
+        conn: &mut C,
+        item: &[u8],
+        failure: &Failure,
+    ) -> Result<(), QueueError>
+    where
+        C: ConnectionLike + Send,
+    {
+        let payload = dead_letter_payload(item, failure, self.service, Utc::now());
+        redis::pipe()
+            .atomic()
+            .cmd("LPUSH")
+            .arg(&self.dlq)
+            .arg(payload)
+            .ignore()
+            .cmd("LREM")
+            .arg(&self.processing)
+            .arg(-1)
+            .arg(item)
+            .ignore()
+            .query_async::<()>(conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Returns whatever this worker's processing list still holds to the source queue, to
+    /// be taken next. Called at start-up (a restart under the same `POD_NAME` would
+    /// otherwise strand its previous life's items: v2.5's janitor skipped live heartbeats,
+    /// including its own) and after a clean shutdown. Returns how many items moved.
+    pub async fn recover_own<C>(&self, conn: &mut C) -> Result<u64, QueueError>
+    where
+        C: ConnectionLike + Send,
+    {
+        Ok(super::janitor::return_list(conn, &self.processing, &self.source).await?)
+    }
+
+    /// Items currently in this worker's processing list.
+    pub async fn processing_depth<C>(&self, conn: &mut C) -> Result<u64, QueueError>
+    where
+        C: ConnectionLike + Send,
+    {
+        Ok(redis::cmd("LLEN")
+            .arg(&self.processing)
+            .query_async(conn)
+            .await?)
+    }
+}

@@ -1,0 +1,59 @@
+//! Monthly partitions of `event_audit_log`, created ahead of time.
+//!
+//! The work is done by the SQL function `mutt_ensure_audit_partition` (sql/V1), which
+//! serialises concurrent callers with an advisory lock and moves rows that landed in the
+//! DEFAULT partition into the month's new partition.
+
+use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
+use deadpool_postgres::Pool;
+
+/// The first day of the month of `now` and of each of the `ahead` months after it.
+pub fn month_starts(now: DateTime<Utc>, ahead: u32) -> Vec<NaiveDate> {
+    let first =
+        NaiveDate::from_ymd_opt(now.year(), now.month(), 1).expect("day 1 exists in every month");
+    (0..=ahead)
+        .filter_map(|i| first.checked_add_months(Months::new(i)))
+        .collect()
+}
+
+/// Ensures partitions exist for the month of `now` and `ahead` months after it. Returns
+/// the names of the partitions it created (empty when all existed).
+pub async fn ensure_partitions(
+    pool: &Pool,
+    now: DateTime<Utc>,
+    ahead: u32,
+) -> Result<Vec<String>, super::SchemaError> {
+    let conn = pool.get().await?;
+    let mut created = Vec::new();
+    for month in month_starts(now, ahead) {
+        let row = conn
+            .query_one("SELECT mutt_ensure_audit_partition($1)", &[&month])
+            .await?;
+        if row.get::<_, bool>(0) {
+            created.push(format!("event_audit_log_{}", month.format("%Y_%m")));
+        }
+    }
+    if !created.is_empty() {
+        tracing::info!(partitions = ?created, "created audit partitions");
+    }
+    Ok(created)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn month_starts_cross_the_year_without_drifting() {
+        let now = Utc
+            .with_ymd_and_hms(2026, 11, 30, 23, 59, 0)
+            .single()
+            .expect("valid");
+        let months: Vec<String> = month_starts(now, 3).iter().map(|d| d.to_string()).collect();
+        assert_eq!(
+            months,
+            ["2026-11-01", "2026-12-01", "2027-01-01", "2027-02-01"]
+        );
+    }
+}

@@ -1,0 +1,13 @@
+//! TLS for Redis and PostgreSQL connections (rustls with the `ring` provider, which builds
+//! without a C toolchain beyond `cc`).
+
+use std::sync::Once;
+
+/// rustls needs one process-wide crypto provider; the first TLS connection installs it.
+pub fn install_crypto_provider() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        // Err means another provider was installed first, which serves as well.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
