@@ -2,6 +2,8 @@
 //! `_correlation_id` and `_event_id`, and LPUSHes them in pipelined batches onto
 //! `mutt:ingest_queue`, with backpressure at the queue cap.
 //!
-//! Not built yet: this crate holds its place in the workspace. The contracts it will use
-//! (event types, keys, `queue::push_batch`, `IngestorConfig`, the admin server) are in
-//! `shared`.
+//! Built so far: [`intake`], the IO-free decoding and validation of request bodies. The
+//! HTTP and syslog listeners, the coalescing writer and the service face
+//! (`build`/`run_until`) are not built yet.
+
+pub mod intake;

@@ -1,0 +1,250 @@
+//! Turning a request body into events ready for the queue (SPEC §2), without IO.
+//!
+//! A body is one JSON object, a JSON array of objects, or NDJSON (one object per line, as
+//! rsyslog `omhttp` posts it, often labelled `application/json`). Each item is validated on
+//! its own: a batch queues its valid items and reports the rest by index.
+
+use serde_json::{Map, Value};
+use shared::config::IngestLimits;
+use shared::event::{EventId, Severity, parse_timestamp};
+
+/// The fields every event must have, whatever `REQUIRED_FIELDS` says: the alerter cannot
+/// route an event without them.
+const CORE_FIELDS: [&str; 3] = ["hostname", "message", "timestamp"];
+
+/// How the body was shaped: a single object gets v2.5's single-event response.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Body {
+    Single(Value),
+    Batch(Vec<Result<Value, ItemError>>),
+}
+
+/// Why a whole request is refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BodyError {
+    #[error("Invalid JSON: {0}")]
+    Json(String),
+    #[error("Invalid JSON: expected an object, an array of objects, or NDJSON")]
+    NotObjectOrArray,
+    #[error("Invalid body: not UTF-8 text")]
+    NotUtf8,
+    #[error("batch too large: {count} events, the limit is {limit} (INGEST_MAX_BATCH_EVENTS)")]
+    TooManyEvents { count: usize, limit: usize },
+    #[error("empty batch: no events")]
+    Empty,
+}
+
+impl BodyError {
+    /// 413 for the size limits, 400 for the rest.
+    pub fn status(&self) -> u16 {
+        match self {
+            BodyError::TooManyEvents { .. } => 413,
+            _ => 400,
+        }
+    }
+}
+
+/// Why one event is refused; the message names the field or the limit.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ItemError {
+    pub message: String,
+    /// 413 when a size limit was exceeded, else 400.
+    pub status: u16,
+}
+
+impl ItemError {
+    fn invalid(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            status: 400,
+        }
+    }
+}
+
+/// Decodes `bytes`. `ndjson_declared` is true for `Content-Type: application/x-ndjson`.
+pub fn decode_body(
+    bytes: &[u8],
+    ndjson_declared: bool,
+    limits: &IngestLimits,
+) -> Result<Body, BodyError> {
+    let text = std::str::from_utf8(bytes).map_err(|_| BodyError::NotUtf8)?;
+    let items = if ndjson_declared {
+        ndjson(text)
+    } else {
+        match serde_json::from_str::<Value>(text) {
+            Ok(Value::Array(items)) => items.into_iter().map(Ok).collect(),
+            Ok(value @ Value::Object(_)) => return Ok(Body::Single(value)),
+            Ok(_) => return Err(BodyError::NotObjectOrArray),
+            // Several values on separate lines: NDJSON sent as application/json.
+            Err(e) if e.is_syntax() && text.trim().contains('\n') && looks_like_ndjson(text) => {
+                ndjson(text)
+            }
+            Err(e) => return Err(BodyError::Json(e.to_string())),
+        }
+    };
+    if items.is_empty() {
+        return Err(BodyError::Empty);
+    }
+    if items.len() > limits.max_batch_events {
+        return Err(BodyError::TooManyEvents {
+            count: items.len(),
+            limit: limits.max_batch_events,
+        });
+    }
+    Ok(Body::Batch(items))
+}
+
+fn looks_like_ndjson(text: &str) -> bool {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .is_some_and(|l| l.starts_with('{'))
+}
+
+fn ndjson(text: &str) -> Vec<Result<Value, ItemError>> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            serde_json::from_str(line).map_err(|e| ItemError::invalid(format!("Invalid JSON: {e}")))
+        })
+        .collect()
+}
+
+/// An event ready for the queue.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValidEvent {
+    pub event_id: EventId,
+    /// The JSON written to the queue.
+    pub payload: String,
+}
+
+/// Validates one item and stamps it. `required` is `REQUIRED_FIELDS`.
+pub fn validate(
+    item: Value,
+    required: &[String],
+    limits: &IngestLimits,
+    correlation_id: &str,
+) -> Result<ValidEvent, ItemError> {
+    let Value::Object(input) = item else {
+        return Err(ItemError::invalid("Invalid event: expected a JSON object"));
+    };
+    // Fields starting with `_` belong to the system (SPEC §2): a client cannot set them.
+    let mut event: Map<String, Value> = input
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with('_'))
+        .collect();
+
+    let mut missing: Vec<&str> = Vec::new();
+    for field in CORE_FIELDS
+        .iter()
+        .copied()
+        .chain(required.iter().map(String::as_str))
+    {
+        if !event.contains_key(field) && !missing.contains(&field) {
+            missing.push(field);
+        }
+    }
+    if !missing.is_empty() {
+        return Err(ItemError::invalid(format!(
+            "Missing required fields: {missing:?}"
+        )));
+    }
+    for field in ["hostname", "message"] {
+        match &event[field] {
+            Value::String(s) if !s.trim().is_empty() => {}
+            Value::String(_) => {
+                return Err(ItemError::invalid(format!(
+                    "Invalid field '{field}': must not be empty"
+                )));
+            }
+            other => {
+                return Err(ItemError::invalid(format!(
+                    "Invalid field '{field}': expected a string, got {}",
+                    json_type(other)
+                )));
+            }
+        }
+    }
+    if parse_timestamp(&event["timestamp"]).is_none() {
+        return Err(ItemError::invalid(
+            "Invalid field 'timestamp': expected RFC 3339 text or epoch seconds/milliseconds",
+        ));
+    }
+    if let Some(severity) = event.get("syslog_severity").filter(|v| !v.is_null()) {
+        let level = Severity::from_json(severity)
+            .map_err(|e| ItemError::invalid(format!("Invalid field 'syslog_severity': {e}")))?;
+        event.insert("syslog_severity".into(), level.level().into());
+    }
+    if let Some(oid) = event.get("trap_oid").filter(|v| !v.is_null()) {
+        let valid = oid.as_str().is_some_and(is_oid);
+        if !valid {
+            return Err(ItemError::invalid(
+                "Invalid field 'trap_oid': expected a dotted OID such as 1.3.6.1.4.1.9",
+            ));
+        }
+    }
+    let message_len = event["message"].as_str().map_or(0, str::len);
+    if message_len > limits.max_message_bytes {
+        return Err(ItemError {
+            message: format!(
+                "Field 'message' is {message_len} bytes, the limit is {} (INGEST_MAX_MESSAGE_BYTES)",
+                limits.max_message_bytes
+            ),
+            status: 413,
+        });
+    }
+
+    let event_id = EventId::new();
+    event.insert("_correlation_id".into(), correlation_id.into());
+    event.insert("_event_id".into(), event_id.to_string().into());
+    let payload = Value::Object(event).to_string();
+    if payload.len() > limits.max_event_bytes {
+        return Err(ItemError {
+            message: format!(
+                "Event is {} bytes, the limit is {} (INGEST_MAX_EVENT_BYTES)",
+                payload.len(),
+                limits.max_event_bytes
+            ),
+            status: 413,
+        });
+    }
+    Ok(ValidEvent { event_id, payload })
+}
+
+/// Digits separated by single dots, with an optional leading dot.
+fn is_oid(text: &str) -> bool {
+    let body = text.strip_prefix('.').unwrap_or(text);
+    !body.is_empty()
+        && body
+            .split('.')
+            .all(|arc| !arc.is_empty() && arc.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A correlation id from `X-Correlation-ID` when it is valid (≤ 64 characters of
+/// `[A-Za-z0-9._:-]`), else a new UUID.
+pub fn correlation_id(header: Option<&str>) -> String {
+    header
+        .filter(|h| !h.is_empty() && h.len() <= 64)
+        .filter(|h| {
+            h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+#[cfg(test)]
+mod tests;
