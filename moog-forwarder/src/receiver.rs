@@ -119,11 +119,7 @@ impl Receiver {
 
     /// Serves until `shutdown` is cancelled.
     pub async fn run_until(self, shutdown: CancellationToken) -> std::io::Result<()> {
-        let handle = self.server.handle();
-        let server = tokio::spawn(self.server);
-        shutdown.cancelled().await;
-        handle.stop(true).await;
-        server.await.map_err(std::io::Error::other)?
+        shared::admin::serve_until(self.server, shutdown).await
     }
 }
 

@@ -70,12 +70,21 @@ impl AdminServer {
 
     /// Serves until `shutdown` is cancelled.
     pub async fn run_until(self, shutdown: CancellationToken) -> std::io::Result<()> {
-        let handle = self.server.handle();
-        let server = tokio::spawn(self.server);
-        shutdown.cancelled().await;
-        handle.stop(true).await;
-        server.await.map_err(std::io::Error::other)?
+        serve_until(self.server, shutdown).await
     }
+}
+
+/// Runs an actix-web server until `shutdown` is cancelled, then stops it gracefully
+/// (in-flight requests finish).
+pub async fn serve_until(
+    server: actix_web::dev::Server,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let handle = server.handle();
+    let running = tokio::spawn(server);
+    shutdown.cancelled().await;
+    handle.stop(true).await;
+    running.await.map_err(std::io::Error::other)?
 }
 
 /// The three admin routes, for services that add them to an app of their own.

@@ -15,5 +15,6 @@ pub mod store;
 pub mod telemetry;
 pub mod tls;
 
+pub mod rules;
 #[cfg(feature = "test-util")]
 pub mod testing;

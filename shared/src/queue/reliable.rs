@@ -146,18 +146,7 @@ impl ReliableQueue {
         let count = object.get(retry_field).and_then(Value::as_u64).unwrap_or(0) as u32 + 1;
         object.insert(retry_field.to_owned(), count.into());
         let updated = Value::Object(object).to_string();
-        redis::pipe()
-            .atomic()
-            .cmd("LPUSH")
-            .arg(&self.source)
-            .arg(updated)
-            .ignore()
-            .cmd("LREM")
-            .arg(&self.processing)
-            .arg(-1)
-            .arg(item)
-            .ignore()
-            .query_async::<()>(conn)
+        self.replace_in(conn, &self.source, updated.as_bytes(), item)
             .await?;
         Ok(count)
     }
@@ -174,10 +163,26 @@ impl ReliableQueue {
         C: ConnectionLike + Send,
     {
         let payload = dead_letter_payload(item, failure, self.service, Utc::now());
+        self.replace_in(conn, &self.dlq, payload.as_bytes(), item)
+            .await
+    }
+
+    /// `LPUSH destination payload` and `LREM processing item` in one `MULTI`/`EXEC`, so
+    /// that the item is never in both places or in neither.
+    async fn replace_in<C>(
+        &self,
+        conn: &mut C,
+        destination: &str,
+        payload: &[u8],
+        item: &[u8],
+    ) -> Result<(), QueueError>
+    where
+        C: ConnectionLike + Send,
+    {
         redis::pipe()
             .atomic()
             .cmd("LPUSH")
-            .arg(&self.dlq)
+            .arg(destination)
             .arg(payload)
             .ignore()
             .cmd("LREM")

@@ -1,0 +1,13 @@
+//! Alert rules and the engine that picks the rule for an event (SPEC §4, reference §4.3).
+//!
+//! Pure: no IO. The alerter compiles the active rules into a [`RuleSet`] when its cache
+//! loads; the web UI validates a rule with the same compiler before storing it.
+
+mod engine;
+mod model;
+
+pub use engine::{EventView, RuleSet, Verdict};
+pub use model::{MatchType, Rule, RuleError, compile_pattern};
+
+#[cfg(test)]
+mod tests;
