@@ -3,11 +3,13 @@
 //!
 //! `contains` patterns go into one aho-corasick automaton (all overlapping matches are
 //! collected, because the lowest-priority rule wins, not the leftmost match), `regex`
-//! patterns into one `RegexSet`, and `oid_prefix` rules into a map keyed by OID, probed
-//! with each whole-arc prefix of the event's OID. The candidates are then filtered by
-//! v2.5's branch and severity rules and the best (lowest priority, then lowest id) wins.
+//! patterns into a literal-prefiltered index (see `prefilter`), and `oid_prefix` rules into
+//! a map keyed by OID, probed with each whole-arc prefix of the event's OID. Candidates are
+//! then filtered by v2.5's branch and severity rules and the best (lowest priority, then
+//! lowest id) wins.
 
 use super::model::{MatchType, Rule, RuleError};
+use super::prefilter::RegexIndex;
 use crate::event::Severity;
 use aho_corasick::{AhoCorasick, MatchKind};
 use std::collections::HashMap;
@@ -35,9 +37,7 @@ pub struct RuleSet {
     contains: Option<AhoCorasick>,
     /// For each aho-corasick pattern, the ranks of the rules that use it.
     contains_rules: Vec<Vec<usize>>,
-    regexes: regex::RegexSet,
-    /// For each pattern of the set, the rank of its rule.
-    regex_rules: Vec<usize>,
+    regexes: RegexIndex,
     /// Normalised OID (no leading dot) → ranks of `oid_prefix` rules with that OID.
     oid_prefixes: HashMap<String, Vec<usize>>,
 }
@@ -64,8 +64,7 @@ impl RuleSet {
         let mut patterns: Vec<String> = Vec::new();
         let mut pattern_index: HashMap<String, usize> = HashMap::new();
         let mut contains_rules: Vec<Vec<usize>> = Vec::new();
-        let mut regex_patterns = Vec::new();
-        let mut regex_rules = Vec::new();
+        let mut regex_patterns: Vec<(usize, &str)> = Vec::new();
         let mut oid_prefixes: HashMap<String, Vec<usize>> = HashMap::new();
         for (rank, rule) in rules.iter().enumerate() {
             if let (MatchType::OidPrefix, Some(oid)) = (rule.match_type, present(&rule.trap_oid)) {
@@ -84,43 +83,29 @@ impl RuleSet {
                     });
                     contains_rules[id].push(rank);
                 }
-                (MatchType::Regex, Some(pattern)) => {
-                    regex_patterns.push(pattern.to_owned());
-                    regex_rules.push(rank);
-                }
+                (MatchType::Regex, Some(pattern)) => regex_patterns.push((rank, pattern)),
                 _ => {}
             }
         }
+        let regexes = RegexIndex::build(&regex_patterns).map_err(|(rank, message)| {
+            RuleError::InvalidRegex {
+                rule_id: rules[rank].id,
+                message,
+            }
+        })?;
         let contains = if patterns.is_empty() {
             None
         } else {
-            Some(
-                AhoCorasick::builder()
-                    .match_kind(MatchKind::Standard)
-                    .build(&patterns)
-                    .map_err(|e| RuleError::InvalidRegex {
-                        rule_id: 0,
-                        message: e.to_string(),
-                    })?,
-            )
+            let automaton = AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .build(&patterns);
+            Some(automaton.map_err(|e| RuleError::TooLarge(e.to_string()))?)
         };
-        let regexes = regex::RegexSetBuilder::new(&regex_patterns)
-            .case_insensitive(true)
-            .size_limit(1 << 26)
-            .build()
-            .map_err(|e| {
-                // Each pattern compiled alone above; a failure here is the set's size.
-                RuleError::InvalidRegex {
-                    rule_id: regex_rules.first().map_or(0, |&r| rules[r].id),
-                    message: e.to_string(),
-                }
-            })?;
         Ok(Self {
             rules,
             contains,
             contains_rules,
             regexes,
-            regex_rules,
             oid_prefixes,
         })
     }
@@ -170,8 +155,8 @@ impl RuleSet {
                     .is_none_or(|s| Some(s) == event.syslog_severity);
                 !in_oid_branch && severity_ok
             };
+            let lowered = event.message.to_lowercase();
             if let Some(automaton) = &self.contains {
-                let lowered = event.message.to_lowercase();
                 for m in automaton.find_overlapping_iter(&lowered) {
                     for &rank in &self.contains_rules[m.pattern().as_usize()] {
                         if text_rule_applies(rank) {
@@ -180,14 +165,8 @@ impl RuleSet {
                     }
                 }
             }
-            if !self.regex_rules.is_empty() {
-                for i in self.regexes.matches(event.message).iter() {
-                    let rank = self.regex_rules[i];
-                    if text_rule_applies(rank) {
-                        consider(rank);
-                    }
-                }
-            }
+            self.regexes
+                .matches(event.message, &lowered, text_rule_applies, &mut consider);
         }
 
         match best {

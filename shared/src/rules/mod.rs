@@ -5,6 +5,7 @@
 
 mod engine;
 mod model;
+mod prefilter;
 
 pub use engine::{EventView, RuleSet, Verdict};
 pub use model::{MatchType, Rule, RuleError, compile_pattern};

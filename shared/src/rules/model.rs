@@ -60,6 +60,8 @@ pub enum RuleError {
     NoCriteria { rule_id: i32 },
     #[error("rule {rule_id}: match_type oid_prefix needs a trap_oid")]
     OidRuleWithoutOid { rule_id: i32 },
+    #[error("the rule set is too large to compile: {0}")]
+    TooLarge(String),
 }
 
 /// The most memory one user pattern may compile to; beyond it the rule is refused rather

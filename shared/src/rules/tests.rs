@@ -220,3 +220,51 @@ proptest::proptest! {
         let _ = matched(&set, &message, oid.as_deref(), severity);
     }
 }
+
+#[test]
+fn prefiltered_and_unfiltered_regexes_agree_with_plain_regex_semantics() {
+    let set = RuleSet::compile([
+        rule(1, MatchType::Regex, r"link-\d+ down", 5),
+        rule(2, MatchType::Regex, r".*FLAP", 6),
+        rule(3, MatchType::Regex, r"(?-i)CaseSensitive", 7),
+        rule(4, MatchType::Regex, r"disk s[0-9]", 8),
+    ])
+    .expect("compiles");
+    assert_eq!(matched(&set, "LINK-42 DOWN", None, None), Some(1));
+    assert_eq!(
+        matched(&set, "port flap detected", None, None),
+        Some(2),
+        "no literal prefix: unfiltered path"
+    );
+    assert_eq!(matched(&set, "a CaseSensitive thing", None, None), Some(3));
+    assert_eq!(
+        matched(&set, "a casesensitive thing", None, None),
+        None,
+        "inline flags still apply"
+    );
+    // `(?i)s` matches U+017F LATIN SMALL LETTER LONG S, which lowercases to itself.
+    assert_eq!(matched(&set, "disk \u{17f}1 failed", None, None), Some(4));
+    assert_eq!(matched(&set, "link-x down", None, None), None);
+}
+
+#[test]
+fn among_many_regex_rules_the_best_ranked_match_wins() {
+    let mut rules: Vec<Rule> = (0..500)
+        .map(|i| {
+            rule(
+                i + 10,
+                MatchType::Regex,
+                &format!("code-{i}\\b"),
+                100 - (i % 50),
+            )
+        })
+        .collect();
+    rules.push(rule(1, MatchType::Regex, "code-1", 100));
+    let set = RuleSet::compile(rules).expect("compiles");
+    // "code-499" also holds the literals of code-4 and code-49, but only rules whose whole
+    // pattern matches count: code-499\b (priority 51) beats code-1 (priority 100).
+    assert_eq!(
+        matched(&set, "error code-499 seen", None, None),
+        Some(499 + 10)
+    );
+}
