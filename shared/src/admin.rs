@@ -87,8 +87,23 @@ pub async fn serve_until(
     running.await.map_err(std::io::Error::other)?
 }
 
-/// The three admin routes, for services that add them to an app of their own.
-pub fn routes(cfg: &mut web::ServiceConfig) {
+/// Adds `/health`, `/ready` and `/metrics` to an app of a service's own (the ingestor and
+/// web UI serve them on their main port).
+pub fn configure(
+    cfg: &mut web::ServiceConfig,
+    service: &'static str,
+    registry: Registry,
+    ready: ReadyCheck,
+) {
+    cfg.app_data(web::Data::new(AdminState {
+        service,
+        registry,
+        ready,
+    }))
+    .configure(routes);
+}
+
+fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/health", web::get().to(health))
         .route("/ready", web::get().to(ready))
         .route("/metrics", web::get().to(metrics));

@@ -39,10 +39,10 @@ pub struct IngestorConfig {
     pub redis: RedisConfig,
     pub listen_host: IpAddr,
     pub http_port: u16,
-    /// 0 disables the listener.
-    pub syslog_udp_port: u16,
-    /// 0 disables the listener.
-    pub syslog_tcp_port: u16,
+    /// `None` (env value 0) disables the listener; `Some(0)` picks a free port (tests).
+    pub syslog_udp_port: Option<u16>,
+    /// `None` (env value 0) disables the listener; `Some(0)` picks a free port (tests).
+    pub syslog_tcp_port: Option<u16>,
     pub syslog_max_line_bytes: usize,
     pub max_ingest_queue_size: u64,
     pub required_fields: Vec<String>,
@@ -61,8 +61,8 @@ impl IngestorConfig {
             redis: RedisConfig::from_env(env, 20)?,
             listen_host: listen_host(env)?,
             http_port: env.port("SERVER_PORT_INGESTOR", 8080)?,
-            syslog_udp_port: env.port("SYSLOG_UDP_PORT", 5514)?,
-            syslog_tcp_port: env.port("SYSLOG_TCP_PORT", 5514)?,
+            syslog_udp_port: Some(env.port("SYSLOG_UDP_PORT", 5514)?).filter(|p| *p != 0),
+            syslog_tcp_port: Some(env.port("SYSLOG_TCP_PORT", 5514)?).filter(|p| *p != 0),
             syslog_max_line_bytes: env.int_at_least("SYSLOG_MAX_LINE_BYTES", 64 * 1024, 480)?,
             max_ingest_queue_size: env.int_at_least("MAX_INGEST_QUEUE_SIZE", 1_000_000, 1000)?,
             required_fields: env.list("REQUIRED_FIELDS", "hostname,message,timestamp"),

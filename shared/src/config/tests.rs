@@ -19,7 +19,10 @@ fn every_v25_variable_has_its_v25_default() {
     assert!(i.rate_limit_enabled);
     assert_eq!(i.ingest_max_rate, 1000);
     assert_eq!(i.ingest_rate_window, Duration::from_secs(60));
-    assert_eq!((i.syslog_udp_port, i.syslog_tcp_port), (5514, 5514));
+    assert_eq!(
+        (i.syslog_udp_port, i.syslog_tcp_port),
+        (Some(5514), Some(5514))
+    );
     assert_eq!(i.limits.max_body_bytes, 1 << 20);
     assert_eq!(i.limits.max_event_bytes, 64 << 10);
     assert_eq!(i.limits.max_message_bytes, 16 << 10);
