@@ -1,5 +1,6 @@
 //! Syslog over UDP: each datagram is one message. Datagrams that arrive together are
-//! written together. When the queue is over its cap, datagrams are dropped and counted
+//! parsed and written together in a task of their own, while the receive loop reads on.
+//! When the queue is over its cap, datagrams are dropped and counted
 //! (`mutt_ingest_syslog_dropped_total{reason="queue_full"}`): UDP has no way to push back.
 
 use super::SyslogContext;
@@ -49,15 +50,17 @@ pub(crate) async fn run_udp(socket: UdpSocket, ctx: SyslogContext, shutdown: Can
                 .inc_by(batch.len() as u64);
             continue;
         }
-        let payloads: Vec<String> = batch
-            .iter()
-            .flat_map(|(line, peer)| ctx.payloads(std::slice::from_ref(line), peer.ip()))
-            .collect();
+        // Parse and write off the receive loop, so that it goes straight back to reading
+        // and the kernel buffer drains as fast as datagrams arrive.
         let Ok(slot) = slots.clone().acquire_owned().await else {
             break;
         };
         let ctx = ctx.clone();
         tokio::spawn(async move {
+            let payloads: Vec<String> = batch
+                .iter()
+                .flat_map(|(line, peer)| ctx.payloads(std::slice::from_ref(line), peer.ip()))
+                .collect();
             let count = payloads.len() as u64;
             if let Err(error) = ctx.writer.push(payloads).await {
                 ctx.metrics
