@@ -184,4 +184,15 @@ mod tests {
             Some(json!("<999>x"))
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_give_an_event_with_a_message_never_a_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let text = String::from_utf8_lossy(&bytes);
+            if let Some(event) = line_to_event(&text, peer(), at()) {
+                proptest::prop_assert!(event["message"].as_str().is_some_and(|m| !m.trim().is_empty()));
+                proptest::prop_assert!(event["hostname"].as_str().is_some_and(|h| !h.is_empty()));
+            }
+        }
+    }
 }
