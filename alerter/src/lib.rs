@@ -1,6 +1,17 @@
-//! The alerter (issue #4): takes events in batches from `mutt:ingest_queue` into its
-//! processing list, matches rules, writes idempotent audit rows, pushes alerts onto
-//! `mutt:alert_queue`, then acknowledges.
+//! The alerter (issue #4): takes events in batches from `mutt:ingest_queue` into its own
+//! processing list, decides each with the rule engine, writes idempotent audit rows, pushes
+//! alerts onto `mutt:alert_queue`, then acknowledges.
 //!
-//! Not built yet: this crate holds its place in the workspace. The reliable queue,
-//! heartbeat, janitor, `AlerterConfig` and the store it will use are in `shared`.
+//! [`decide`] is the pure core (rule, environment, handling, alert shape); [`worker`] runs
+//! one batch against Redis and PostgreSQL; [`cache`] keeps the compiled rules fresh;
+//! [`unhandled`] counts unmatched events toward meta-alerts; [`app`] wires it all behind
+//! `build` / `run_until`.
+
+pub mod app;
+pub mod cache;
+pub mod decide;
+pub mod metrics;
+pub mod unhandled;
+pub mod worker;
+
+pub use app::Alerter;

@@ -97,6 +97,12 @@ pub struct AlerterConfig {
     pub unhandled_expiry: Duration,
     pub unhandled_default_team: String,
     pub audit_unhandled: bool,
+    /// Alert-queue depth above which a warning is logged (dynamic `alerter_queue_warn_threshold`).
+    pub queue_warn_threshold: u64,
+    /// Alert-queue depth above which the alerter defers (dynamic `alerter_queue_shed_threshold`).
+    pub queue_shed_threshold: u64,
+    /// How long one deferral waits (dynamic `alerter_defer_sleep_ms`).
+    pub defer_sleep: Duration,
     pub dynamic_config: DynamicConfigSwitch,
 }
 
@@ -120,6 +126,9 @@ impl AlerterConfig {
             unhandled_expiry: env.positive_seconds("UNHANDLED_EXPIRY_SECONDS", 86_400.0)?,
             unhandled_default_team: env.string("UNHANDLED_DEFAULT_TEAM", "NETO"),
             audit_unhandled: env.bool("AUDIT_UNHANDLED", false)?,
+            queue_warn_threshold: env.parse("ALERTER_QUEUE_WARN_THRESHOLD", 1000)?,
+            queue_shed_threshold: env.parse("ALERTER_QUEUE_SHED_THRESHOLD", 2000)?,
+            defer_sleep: Duration::from_millis(env.parse("ALERTER_DEFER_SLEEP_MS", 250)?),
             dynamic_config: DynamicConfigSwitch::from_env(env)?,
         })
     }

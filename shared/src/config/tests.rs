@@ -54,6 +54,11 @@ fn every_v25_variable_has_its_v25_default() {
     assert_eq!(a.unhandled_expiry, Duration::from_secs(86_400));
     assert_eq!(a.unhandled_default_team, "NETO");
     assert!(!a.audit_unhandled);
+    assert_eq!(
+        (a.queue_warn_threshold, a.queue_shed_threshold),
+        (1000, 2000)
+    );
+    assert_eq!(a.defer_sleep, Duration::from_millis(250));
     assert!(a.identity.pod_name.starts_with("alerter-"));
     let d = &a.db;
     assert_eq!(

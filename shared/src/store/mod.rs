@@ -1,9 +1,11 @@
 //! PostgreSQL: the connection pool, the embedded migrations of `sql/`, the schema-version
 //! check every service runs at start-up, partitions ahead, and the v2.5 sample data.
 
+pub mod audit;
 mod migrations;
 mod partitions;
 mod pool;
+pub mod rules;
 mod seed;
 
 pub use migrations::{MigrationReport, SchemaError, check_schema, latest_version, migrate};

@@ -7,10 +7,12 @@
 
 mod counting;
 mod database;
+mod proxy;
 mod redis;
 
 pub use counting::CountingConnection;
 pub use database::TestDatabase;
+pub use proxy::TcpProxy;
 pub use redis::TestRedis;
 
 use std::future::Future;

@@ -1,0 +1,190 @@
+//! The alerter's face: `build` connects to Redis and PostgreSQL, checks the schema, loads
+//! the rules and binds the admin listener; `run_until` runs the worker with its heartbeat,
+//! janitor and rule reloads, and on shutdown finishes the batch in hand.
+
+use crate::cache::{self, RoutingCache};
+use crate::metrics::AlerterMetrics;
+use crate::worker::{DYNAMIC_KEYS, Settings, Worker};
+use anyhow::Context;
+use prometheus::Registry;
+use shared::admin::AdminServer;
+use shared::config::AlerterConfig;
+use shared::dynamic_config::DynamicConfig;
+use shared::keys::WorkerRole;
+use shared::queue::{Heartbeat, Janitor, ReliableQueue};
+use shared::redis_conn::RedisConnector;
+use shared::store;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+pub struct Alerter {
+    config: AlerterConfig,
+    admin: AdminServer,
+    worker: Worker,
+    connector: RedisConnector,
+    heartbeat: Heartbeat,
+    janitor: Janitor,
+}
+
+impl Alerter {
+    /// Connects, checks the schema, loads the rules and binds the admin listener on both
+    /// v2.5 ports; starts no work.
+    pub async fn build(config: AlerterConfig, registry: &Registry) -> anyhow::Result<Self> {
+        let connector = RedisConnector::connect(&config.redis).await?;
+        let redis = connector.shared().await?;
+        let blocking = connector.blocking(config.pop_timeout).await?;
+        let pool = store::connect(&config.db).await?;
+        store::check_schema(&pool).await?;
+        let metrics = AlerterMetrics::new(registry);
+        let cache = Arc::new(RoutingCache::new(pool.clone(), metrics.clone()));
+        cache.reload().await.context("loading the rules")?;
+        let dynamic = DynamicConfig::new(config.dynamic_config.0);
+        dynamic
+            .refresh(&mut redis.clone(), &config.redis.keys, DYNAMIC_KEYS)
+            .await
+            .context("reading dynamic config")?;
+
+        let keys = config.redis.keys.clone();
+        let pod = config.identity.pod_name.clone();
+        let ready = shared::admin::redis_and_db_ready(redis.clone(), Some(pool.clone()));
+        let addrs = [
+            SocketAddr::new(config.listen_host, config.metrics_port),
+            SocketAddr::new(config.listen_host, config.health_port),
+        ];
+        let admin = AdminServer::bind(&addrs, "mutt-alerter", registry.clone(), ready)
+            .context("binding the admin listener")?;
+        let worker = Worker {
+            queue: ReliableQueue::new(&keys, WorkerRole::Alerter, &pod, "alerter"),
+            keys: keys.clone(),
+            redis,
+            blocking,
+            pool,
+            cache,
+            dynamic,
+            settings: Settings {
+                batch_size: config.batch_size,
+                pop_timeout: config.pop_timeout,
+                max_retries: config.max_retries,
+                audit_unhandled: config.audit_unhandled,
+                default_team: config.unhandled_default_team.clone(),
+                unhandled_threshold: config.unhandled_threshold,
+                unhandled_expiry_secs: config.unhandled_expiry.as_secs(),
+                warn_threshold: config.queue_warn_threshold,
+                shed_threshold: config.queue_shed_threshold,
+                defer_sleep: config.defer_sleep,
+            },
+            metrics,
+        };
+        let heartbeat = Heartbeat::new(
+            &keys,
+            WorkerRole::Alerter,
+            &pod,
+            config.heartbeat_interval,
+            config.janitor_timeout,
+        );
+        let janitor = Janitor::new(&keys, WorkerRole::Alerter, &pod);
+        Ok(Self {
+            config,
+            admin,
+            worker,
+            connector,
+            heartbeat,
+            janitor,
+        })
+    }
+
+    /// The admin listener's addresses: metrics port, then health port.
+    pub fn admin_addrs(&self) -> &[SocketAddr] {
+        self.admin.addrs()
+    }
+
+    pub fn pod_name(&self) -> &str {
+        &self.config.identity.pod_name
+    }
+
+    /// Runs until `shutdown`; then finishes the batch in hand, returns anything left in the
+    /// processing list to the queue and removes the heartbeat.
+    pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let Self {
+            config,
+            admin,
+            worker,
+            connector,
+            heartbeat,
+            janitor,
+        } = self;
+        let mut redis = worker.redis.clone();
+        heartbeat
+            .beat(&mut redis)
+            .await
+            .context("writing the first heartbeat")?;
+        let recovered = worker
+            .queue
+            .recover_own(&mut redis)
+            .await
+            .context("recovering this worker's processing list")?;
+        if recovered > 0 {
+            tracing::warn!(items = recovered, worker_id = %config.identity.pod_name, "returned items left by this worker's previous run");
+        }
+        tracing::info!(worker_id = %config.identity.pod_name, rules = worker.cache.current().rules.len(), "alerter running");
+
+        let background = CancellationToken::new();
+        let mut tasks = tokio::task::JoinSet::new();
+        tasks.spawn(heartbeat.clone().run(redis.clone(), background.clone()));
+        tasks.spawn(janitor.run(redis.clone(), config.heartbeat_interval, background.clone()));
+        let dynamic = worker.dynamic.clone();
+        tasks.spawn(dynamic.clone().run(
+            redis.clone(),
+            worker.keys.clone(),
+            DYNAMIC_KEYS,
+            background.clone(),
+        ));
+        let static_reload = config.cache_reload_interval;
+        tasks.spawn(worker.cache.clone().run(
+            move || {
+                Duration::from_secs(
+                    dynamic
+                        .get("cache_reload_interval", static_reload.as_secs())
+                        .max(1),
+                )
+            },
+            background.clone(),
+        ));
+        tasks.spawn(cache::listen_for_changes(
+            connector.redis_client().clone(),
+            worker.keys.rules_changed_channel(),
+            worker.cache.clone(),
+            background.clone(),
+        ));
+        tasks.spawn(cache::reload_on_sighup(
+            worker.cache.clone(),
+            background.clone(),
+        ));
+        let admin_task = tokio::spawn(admin.run_until(background.clone()));
+
+        let queue = worker.queue.clone();
+        worker.run(shutdown).await;
+
+        // The batch in hand is finished; anything still listed (dependencies down through
+        // the shutdown) goes back to the queue for the next worker.
+        match queue.recover_own(&mut redis).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(items = n, "returned unfinished items to the queue"),
+            Err(error) => {
+                tracing::warn!(error = %error, "cannot return unfinished items; the janitor will")
+            }
+        }
+        if let Err(error) = heartbeat.stop(&mut redis).await {
+            tracing::warn!(error = %error, "cannot remove the heartbeat; it expires by itself");
+        }
+        background.cancel();
+        while tasks.join_next().await.is_some() {}
+        admin_task
+            .await
+            .context("admin listener")?
+            .context("admin listener")?;
+        Ok(())
+    }
+}

@@ -1,0 +1,87 @@
+//! Writing `event_audit_log`: one statement per batch, idempotent on `event_id`.
+//!
+//! A batch is a single `INSERT … SELECT FROM UNNEST(arrays) ON CONFLICT DO NOTHING`: one
+//! round trip whatever the batch size, and an event processed twice (after a crash, or a
+//! janitor returning a live worker's list) is written once.
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::Pool;
+use tokio_postgres::error::SqlState;
+use uuid::Uuid;
+
+/// One audit row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditRow {
+    pub event_id: Uuid,
+    pub event_timestamp: DateTime<Utc>,
+    pub hostname: String,
+    /// `None` for an unhandled event audited with `AUDIT_UNHANDLED`.
+    pub matched_rule_id: Option<i32>,
+    pub handling_decision: String,
+    pub forwarded_to_moog: bool,
+    pub raw_message: String,
+}
+
+/// Why a write failed, as the worker must treat it.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    /// PostgreSQL is unreachable, restarting, out of connections…: retry the same batch.
+    #[error("postgresql unavailable: {0}")]
+    Transient(String),
+    /// PostgreSQL refused the data (a value it cannot store, a rule deleted meanwhile):
+    /// retrying the same rows will fail again.
+    #[error("postgresql refused the rows: {0}")]
+    Refused(String),
+}
+
+impl From<deadpool_postgres::PoolError> for AuditError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        AuditError::Transient(e.to_string())
+    }
+}
+
+impl From<tokio_postgres::Error> for AuditError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        // SQLSTATE classes 22 (data exception) and 23 (integrity constraint) mean the rows
+        // themselves are the problem; everything else (no code: the connection broke; 08,
+        // 53, 57: connection, resources, shutdown) is worth retrying.
+        let refused = e.code().is_some_and(|c| {
+            let code = c.code();
+            code.starts_with("22")
+                || code.starts_with("23")
+                || *c == SqlState::CHARACTER_NOT_IN_REPERTOIRE
+        });
+        if refused {
+            AuditError::Refused(e.to_string())
+        } else {
+            AuditError::Transient(e.to_string())
+        }
+    }
+}
+
+const INSERT: &str = "INSERT INTO event_audit_log \
+    (event_id, event_timestamp, hostname, matched_rule_id, handling_decision, forwarded_to_moog, raw_message) \
+    SELECT * FROM UNNEST($1::uuid[], $2::timestamptz[], $3::varchar[], $4::int[], $5::varchar[], $6::bool[], $7::text[]) \
+    ON CONFLICT (event_id, event_timestamp) DO NOTHING";
+
+/// Writes `rows` in one statement; returns how many were new.
+pub async fn insert_batch(pool: &Pool, rows: &[AuditRow]) -> Result<u64, AuditError> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let conn = pool.get().await?;
+    let statement = conn.prepare_cached(INSERT).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.event_id).collect();
+    let times: Vec<DateTime<Utc>> = rows.iter().map(|r| r.event_timestamp).collect();
+    let hosts: Vec<&str> = rows.iter().map(|r| r.hostname.as_str()).collect();
+    let rules: Vec<Option<i32>> = rows.iter().map(|r| r.matched_rule_id).collect();
+    let decisions: Vec<&str> = rows.iter().map(|r| r.handling_decision.as_str()).collect();
+    let forwarded: Vec<bool> = rows.iter().map(|r| r.forwarded_to_moog).collect();
+    let raw: Vec<&str> = rows.iter().map(|r| r.raw_message.as_str()).collect();
+    Ok(conn
+        .execute(
+            &statement,
+            &[&ids, &times, &hosts, &rules, &decisions, &forwarded, &raw],
+        )
+        .await?)
+}
