@@ -22,7 +22,9 @@ use tokio_util::sync::CancellationToken;
 pub struct Alerter {
     config: AlerterConfig,
     admin: AdminServer,
-    worker: Worker,
+    /// `ALERTER_CONCURRENCY` loops sharing one processing list: each item is acknowledged
+    /// on its own, so they never step on each other's batches.
+    workers: Vec<Worker>,
     connector: RedisConnector,
     heartbeat: Heartbeat,
     janitor: Janitor,
@@ -34,7 +36,6 @@ impl Alerter {
     pub async fn build(config: AlerterConfig, registry: &Registry) -> anyhow::Result<Self> {
         let connector = RedisConnector::connect(&config.redis).await?;
         let redis = connector.shared().await?;
-        let blocking = connector.blocking(config.pop_timeout).await?;
         let pool = store::connect(&config.db).await?;
         store::check_schema(&pool).await?;
         let metrics = AlerterMetrics::new(registry);
@@ -55,28 +56,33 @@ impl Alerter {
         ];
         let admin = AdminServer::bind(&addrs, "mutt-alerter", registry.clone(), ready)
             .context("binding the admin listener")?;
-        let worker = Worker {
-            queue: ReliableQueue::new(&keys, WorkerRole::Alerter, &pod, "alerter"),
-            keys: keys.clone(),
-            redis,
-            blocking,
-            pool,
-            cache,
-            dynamic,
-            settings: Settings {
-                batch_size: config.batch_size,
-                pop_timeout: config.pop_timeout,
-                max_retries: config.max_retries,
-                audit_unhandled: config.audit_unhandled,
-                default_team: config.unhandled_default_team.clone(),
-                unhandled_threshold: config.unhandled_threshold,
-                unhandled_expiry_secs: config.unhandled_expiry.as_secs(),
-                warn_threshold: config.queue_warn_threshold,
-                shed_threshold: config.queue_shed_threshold,
-                defer_sleep: config.defer_sleep,
-            },
-            metrics,
+        let settings = Settings {
+            batch_size: config.batch_size,
+            pop_timeout: config.pop_timeout,
+            max_retries: config.max_retries,
+            audit_unhandled: config.audit_unhandled,
+            default_team: config.unhandled_default_team.clone(),
+            unhandled_threshold: config.unhandled_threshold,
+            unhandled_expiry_secs: config.unhandled_expiry.as_secs(),
+            warn_threshold: config.queue_warn_threshold,
+            shed_threshold: config.queue_shed_threshold,
+            defer_sleep: config.defer_sleep,
         };
+        let mut workers = Vec::with_capacity(config.concurrency);
+        for _ in 0..config.concurrency {
+            workers.push(Worker {
+                queue: ReliableQueue::new(&keys, WorkerRole::Alerter, &pod, "alerter"),
+                keys: keys.clone(),
+                redis: redis.clone(),
+                // Each loop blocks in BLMOVE on a connection of its own.
+                blocking: connector.blocking(config.pop_timeout).await?,
+                pool: pool.clone(),
+                cache: cache.clone(),
+                dynamic: dynamic.clone(),
+                settings: settings.clone(),
+                metrics: metrics.clone(),
+            });
+        }
         let heartbeat = Heartbeat::new(
             &keys,
             WorkerRole::Alerter,
@@ -88,7 +94,7 @@ impl Alerter {
         Ok(Self {
             config,
             admin,
-            worker,
+            workers,
             connector,
             heartbeat,
             janitor,
@@ -110,11 +116,12 @@ impl Alerter {
         let Self {
             config,
             admin,
-            worker,
+            workers,
             connector,
             heartbeat,
             janitor,
         } = self;
+        let worker = &workers[0];
         let mut redis = worker.redis.clone();
         heartbeat
             .beat(&mut redis)
@@ -165,7 +172,11 @@ impl Alerter {
         let admin_task = tokio::spawn(admin.run_until(background.clone()));
 
         let queue = worker.queue.clone();
-        worker.run(shutdown).await;
+        let mut loops = tokio::task::JoinSet::new();
+        for worker in workers {
+            loops.spawn(worker.run(shutdown.clone()));
+        }
+        while loops.join_next().await.is_some() {}
 
         // The batch in hand is finished; anything still listed (dependencies down through
         // the shutdown) goes back to the queue for the next worker.

@@ -33,6 +33,8 @@ use tokio_util::sync::CancellationToken;
 const LEGACY_EVENT_NAMESPACE: uuid::Uuid =
     uuid::Uuid::from_u128(0x6d75_7474_2d72_732d_6576_656e_7400_0001);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// A backlog is worth one warning a minute, not one per batch.
+const BACKLOG_WARNING_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The dynamic-config keys the alerter reads.
 pub const DYNAMIC_KEYS: &[&str] = &[
@@ -44,6 +46,7 @@ pub const DYNAMIC_KEYS: &[&str] = &[
     "alerter_defer_sleep_ms",
 ];
 
+#[derive(Clone)]
 pub struct Settings {
     pub batch_size: usize,
     pub pop_timeout: Duration,
@@ -116,11 +119,12 @@ impl Worker {
     /// stays in the processing list for recovery.
     pub async fn run(mut self, shutdown: CancellationToken) {
         let mut last_warning = Instant::now() - Duration::from_secs(3600);
+        let mut last_backlog_warning = None;
         loop {
             if shutdown.is_cancelled() {
                 return;
             }
-            match self.alert_queue_pressure().await {
+            match self.alert_queue_pressure(&mut last_backlog_warning).await {
                 Ok(Some(defer)) => {
                     tokio::select! {
                         _ = shutdown.cancelled() => return,
@@ -155,7 +159,10 @@ impl Worker {
     }
 
     /// `Some(wait)` when the alert queue is over the shed threshold: defer, never shed.
-    async fn alert_queue_pressure(&mut self) -> redis::RedisResult<Option<Duration>> {
+    async fn alert_queue_pressure(
+        &mut self,
+        last_warning: &mut Option<Instant>,
+    ) -> redis::RedisResult<Option<Duration>> {
         let (alerts, dlq): (u64, u64) = redis::pipe()
             .llen(&self.keys.alert_queue)
             .llen(self.queue.dlq())
@@ -174,12 +181,13 @@ impl Worker {
             );
             return Ok(Some(Duration::from_millis(ms.max(1))));
         }
-        if alerts
-            > self
-                .dynamic
-                .get("alerter_queue_warn_threshold", self.settings.warn_threshold)
+        let warn_at = self
+            .dynamic
+            .get("alerter_queue_warn_threshold", self.settings.warn_threshold);
+        if alerts > warn_at && last_warning.is_none_or(|t| t.elapsed() >= BACKLOG_WARNING_INTERVAL)
         {
-            tracing::warn!(queue = %self.keys.alert_queue, depth = alerts, "alert queue is backing up");
+            *last_warning = Some(Instant::now());
+            tracing::warn!(queue = %self.keys.alert_queue, depth = alerts, threshold = warn_at, "alert queue is backing up");
         }
         Ok(None)
     }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use shared::config::{AlerterConfig, Env};
 use shared::keys::WorkerRole;
 use shared::queue::push_batch;
-use shared::testing::{TestDatabase, TestRedis, eventually};
+use shared::testing::{TestDatabase, TestRedis};
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -49,6 +49,10 @@ pub fn config(
 }
 
 pub async fn start(config: AlerterConfig) -> Running {
+    shared::telemetry::init(&shared::config::TelemetryConfig {
+        log_level: "warn".into(),
+        log_json: false,
+    });
     let pod = config.identity.pod_name.clone();
     let alerter = Alerter::build(config, &prometheus::Registry::new())
         .await
@@ -97,20 +101,41 @@ pub async fn drained(redis: &TestRedis, timeout: Duration) {
         ",
     );
     let pattern = format!("{}:*", redis.keys.processing_prefix(WorkerRole::Alerter));
-    eventually(timeout, "the alerter to drain the ingest queue", || {
-        let (script, pattern) = (&script, &pattern);
-        async move {
-            let mut conn = redis.conn().await;
-            let pending: u64 = script
-                .key(&redis.keys.ingest_queue)
-                .arg(pattern)
-                .invoke_async(&mut conn)
-                .await
-                .ok()?;
-            (pending == 0).then_some(())
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut conn = redis.conn().await;
+    loop {
+        let pending: u64 = script
+            .key(&redis.keys.ingest_queue)
+            .arg(&pattern)
+            .invoke_async(&mut conn)
+            .await
+            .expect("count");
+        if pending == 0 {
+            return;
         }
-    })
-    .await;
+        if tokio::time::Instant::now() >= deadline {
+            let mut report = Vec::new();
+            for key in redis.keys_present().await {
+                let kind: String = redis::cmd("TYPE")
+                    .arg(&key)
+                    .query_async(&mut conn)
+                    .await
+                    .expect("TYPE");
+                if kind == "list" {
+                    let n: u64 = redis::cmd("LLEN")
+                        .arg(&key)
+                        .query_async(&mut conn)
+                        .await
+                        .expect("LLEN");
+                    report.push(format!("{key}: {n}"));
+                }
+            }
+            panic!(
+                "timed out after {timeout:?} waiting for the alerter to drain; {pending} pending; lists: {report:?}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// (event_id, matched_rule_id, handling_decision, forwarded_to_moog) for every audit row.

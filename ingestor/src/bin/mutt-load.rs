@@ -58,6 +58,16 @@ enum Mode {
         #[command(flatten)]
         blast: Blast,
     },
+    /// Push events straight onto a Redis queue, stamped as the ingestor would (for
+    /// benchmarking the alerter without the ingestor in the way).
+    Prefill {
+        #[arg(long, default_value = "redis://127.0.0.1:6379/")]
+        redis: String,
+        #[arg(long, default_value = "mutt:ingest_queue")]
+        queue: String,
+        #[arg(long, default_value_t = 200_000)]
+        count: u64,
+    },
     /// Send newline-framed syslog over TCP connections.
     SyslogTcp {
         #[arg(long, default_value = "127.0.0.1:5514")]
@@ -111,6 +121,11 @@ async fn main() -> anyhow::Result<()> {
             )
             .await
         }
+        Mode::Prefill {
+            redis,
+            queue,
+            count,
+        } => prefill(&events, &redis, &queue, count).await,
         Mode::SyslogUdp { addr, blast } => syslog(&events, &addr, None, blast).await,
         Mode::SyslogTcp {
             addr,
@@ -228,6 +243,39 @@ async fn http(
         pct(0.50),
         pct(0.99),
         latencies.last().copied().unwrap_or(0) as f64 / 1000.0
+    );
+    Ok(())
+}
+
+async fn prefill(events: &[Value], url: &str, queue: &str, count: u64) -> anyhow::Result<()> {
+    let mut conn = redis::Client::open(url)?
+        .get_multiplexed_async_connection()
+        .await?;
+    let started = Instant::now();
+    let mut pushed = 0u64;
+    while pushed < count {
+        let chunk: Vec<String> = (pushed..count.min(pushed + 1000))
+            .map(|i| {
+                let mut event = events[i as usize % events.len()].clone();
+                // Stored as the ingestor stores it: severity as its number, ids stamped.
+                if let Some(level) = event["syslog_severity"]
+                    .as_str()
+                    .and_then(|s| shared::event::Severity::parse(s).ok())
+                {
+                    event["syslog_severity"] = level.level().into();
+                }
+                event["_correlation_id"] = uuid::Uuid::new_v4().to_string().into();
+                event["_event_id"] = shared::event::EventId::new().to_string().into();
+                event["seq"] = i.into();
+                event.to_string()
+            })
+            .collect();
+        pushed += chunk.len() as u64;
+        shared::queue::push_batch(&mut conn, queue, &chunk).await?;
+    }
+    println!(
+        "prefill: {pushed} events onto {queue} in {:.2}s",
+        started.elapsed().as_secs_f64()
     );
     Ok(())
 }

@@ -92,6 +92,9 @@ pub struct AlerterConfig {
     pub max_retries: u32,
     pub pop_timeout: Duration,
     pub batch_size: usize,
+    /// Batches in flight at once in one process, so that one batch's database write
+    /// overlaps the next batch's decoding.
+    pub concurrency: usize,
     pub cache_reload_interval: Duration,
     pub unhandled_threshold: u64,
     pub unhandled_expiry: Duration,
@@ -121,6 +124,7 @@ impl AlerterConfig {
             max_retries: env.parse("ALERTER_MAX_RETRIES", 3)?,
             pop_timeout: env.positive_seconds("BRPOPLPUSH_TIMEOUT", 5.0)?,
             batch_size: env.int_at_least("ALERTER_BATCH_SIZE", 500, 1)?,
+            concurrency: env.int_at_least("ALERTER_CONCURRENCY", 2, 1)?,
             cache_reload_interval: env.positive_seconds("CACHE_RELOAD_INTERVAL", 300.0)?,
             unhandled_threshold: env.int_at_least("UNHANDLED_THRESHOLD", 100, 1)?,
             unhandled_expiry: env.positive_seconds("UNHANDLED_EXPIRY_SECONDS", 86_400.0)?,

@@ -101,7 +101,10 @@ impl ReliableQueue {
                     .arg("LEFT");
             }
             let rest: Vec<Option<Item>> = pipe.query_async(conn).await?;
-            batch.extend(rest.into_iter().map_while(|item| item));
+            // Not `map_while`: a pipeline is not atomic, so a producer's LPUSH can land between
+            // two LMOVEs and a later one succeed after an earlier one found the queue empty.
+            // Every item moved is in our processing list and must be in the batch.
+            batch.extend(rest.into_iter().flatten());
         }
         Ok(batch)
     }
