@@ -185,3 +185,33 @@ async fn a_rule_change_is_effective_within_a_second() {
     );
     alerter.stop().await;
 }
+
+#[tokio::test]
+async fn a_failed_reload_keeps_the_previous_rules_and_is_counted() {
+    let (_redis, db) = seeded().await;
+    let metrics = alerter::metrics::AlerterMetrics::new(&prometheus::Registry::new());
+    let cache = alerter::cache::RoutingCache::new(db.pool.clone(), metrics.clone());
+    cache.reload().await.expect("first load");
+    assert_eq!(cache.current().rules.len(), 5);
+    // Written behind the API's back: the engine refuses it at reload.
+    let conn = db.pool.get().await.expect("connection");
+    conn.execute(
+        "INSERT INTO alert_rules (match_string, match_type, priority, prod_handling, dev_handling, team_assignment) \
+         VALUES ('(unclosed', 'regex', 1, 'Page_only', 'Ignore', 'X')",
+        &[],
+    )
+    .await
+    .expect("insert");
+    let error = cache
+        .reload()
+        .await
+        .expect_err("a rule set with an invalid regex does not load");
+    assert!(format!("{error:#}").contains("invalid regex"), "{error:#}");
+    assert_eq!(
+        cache.current().rules.len(),
+        5,
+        "the previous rules stay in force"
+    );
+    assert_eq!(metrics.cache_reload_failures.get(), 1);
+    assert_eq!(metrics.cache_rules.get(), 5);
+}
