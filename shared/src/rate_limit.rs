@@ -1,5 +1,8 @@
-//! The ingest rate limit shared by every ingestor (v2.5 §3.4, "sliding log"): at most
-//! `limit` admissions in any `window`, counted in one Redis sorted set by one Lua script.
+//! Rate limits shared through Redis, each one atomic Lua script on Redis' own clock (hosts
+//! may disagree about the time):
+//! - [`SlidingWindowLimiter`]: the ingest limit shared by every ingestor (v2.5 §3.4,
+//!   "sliding log"): at most `limit` admissions in any `window`, in one sorted set.
+//! - [`TokenBucket`]: the forwarders' limit on calls to Moog (issue #5).
 //!
 //! Kept compatible with v2.5 (same key `mutt:rate_limit:ingestor`, scores in epoch seconds)
 //! so that Python and Rust ingestors share one limit during a migration. Fixed: the clock
@@ -28,6 +31,35 @@ static SLIDING_LOG: LazyLock<redis::Script> = LazyLock::new(|| {
         redis.call('ZADD', KEYS[1], now, ARGV[3])
         redis.call('EXPIRE', KEYS[1], math.ceil(window) + 1)
         return {1, 0}
+        ",
+    )
+});
+
+/// KEYS[1]: the bucket (a hash of `tokens` and `ts`). ARGV: capacity, tokens per second,
+/// cost. Returns {1, 0} when the tokens were taken, else {0, milliseconds until they will
+/// be there}. A new bucket starts empty, so a fresh limit is never exceeded by a burst.
+static TOKEN_BUCKET: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local capacity = tonumber(ARGV[1])
+        local per_ms = tonumber(ARGV[2]) / 1000
+        local cost = tonumber(ARGV[3])
+        local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+        local tokens = tonumber(state[1]) or 0
+        local ts = tonumber(state[2]) or now
+        tokens = math.min(capacity, tokens + math.max(0, now - ts) * per_ms)
+        local admitted, wait = 0, 0
+        if tokens >= cost then
+            tokens = tokens - cost
+            admitted = 1
+        else
+            wait = math.ceil((cost - tokens) / per_ms)
+        end
+        redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
+        redis.call('PEXPIRE', KEYS[1], math.max(60000, math.ceil(2 * capacity / per_ms)))
+        return {admitted, wait}
         ",
     )
 });
@@ -78,6 +110,42 @@ impl SlidingWindowLimiter {
             Admission::Admitted
         } else {
             Admission::Limited(Duration::from_millis(wait_ms))
+        })
+    }
+}
+
+/// A token bucket shared by every forwarder: on average `limit` per `period`, bursts of at
+/// most `limit`. Limit and period are passed on every call, so a change of the dynamic
+/// `moog_rate_limit` / `moog_rate_period` applies to the very next request.
+#[derive(Clone, Debug)]
+pub struct TokenBucket {
+    key: String,
+}
+
+impl TokenBucket {
+    pub fn new(key: impl Into<String>) -> Self {
+        Self { key: key.into() }
+    }
+
+    /// Takes one token if there is one.
+    pub async fn acquire<C: ConnectionLike + Send>(
+        &self,
+        conn: &mut C,
+        limit: u64,
+        period: Duration,
+    ) -> redis::RedisResult<Admission> {
+        let per_second = limit.max(1) as f64 / period.as_secs_f64().max(0.001);
+        let (admitted, wait_ms): (i64, u64) = TOKEN_BUCKET
+            .key(&self.key)
+            .arg(limit.max(1))
+            .arg(per_second)
+            .arg(1)
+            .invoke_async(conn)
+            .await?;
+        Ok(if admitted == 1 {
+            Admission::Admitted
+        } else {
+            Admission::Limited(Duration::from_millis(wait_ms.max(1)))
         })
     }
 }

@@ -53,3 +53,42 @@ async fn the_window_slides() {
         Admission::Admitted
     );
 }
+
+#[tokio::test]
+async fn three_callers_sharing_a_bucket_get_the_rate_and_no_more() {
+    use shared::rate_limit::TokenBucket;
+    let redis = TestRedis::new().await;
+    let key = redis.keys.moog_rate_limit.clone();
+    let (limit, period, run_for) = (40u64, Duration::from_secs(1), Duration::from_secs(3));
+    let deadline = tokio::time::Instant::now() + run_for;
+    let mut callers = Vec::new();
+    for _ in 0..3 {
+        let (bucket, mut conn) = (TokenBucket::new(&key), redis.conn().await);
+        callers.push(tokio::spawn(async move {
+            let mut admitted = 0u64;
+            while tokio::time::Instant::now() < deadline {
+                match bucket
+                    .acquire(&mut conn, limit, period)
+                    .await
+                    .expect("redis")
+                {
+                    Admission::Admitted => admitted += 1,
+                    // A limited caller waits as long as the bucket says, never longer.
+                    Admission::Limited(wait) => {
+                        tokio::time::sleep(wait.min(deadline - tokio::time::Instant::now())).await
+                    }
+                }
+            }
+            admitted
+        }));
+    }
+    let mut total = 0;
+    for caller in callers {
+        total += caller.await.expect("join");
+    }
+    // 40/s for 3 s = 120; a new bucket starts empty, so there is no initial burst.
+    assert!(
+        (114..=126).contains(&total),
+        "admitted {total}, expected 120 ± 5 %"
+    );
+}
