@@ -165,6 +165,14 @@ impl Alerter {
             worker.cache.clone(),
             background.clone(),
         ));
+        tasks.spawn(crate::remediation::run(
+            config.remediation.clone(),
+            redis.clone(),
+            worker.pool.clone(),
+            worker.keys.clone(),
+            worker.metrics.clone(),
+            background.clone(),
+        ));
         tasks.spawn(cache::reload_on_sighup(
             worker.cache.clone(),
             background.clone(),

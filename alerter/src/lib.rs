@@ -4,13 +4,15 @@
 //!
 //! [`decide`] is the pure core (rule, environment, handling, alert shape); [`worker`] runs
 //! one batch against Redis and PostgreSQL; [`cache`] keeps the compiled rules fresh;
-//! [`unhandled`] counts unmatched events toward meta-alerts; [`app`] wires it all behind
+//! [`unhandled`] counts unmatched events toward meta-alerts; [`remediation`] replays the
+//! alerter DLQ while dependencies are healthy; [`app`] wires it all behind
 //! `build` / `run_until`.
 
 pub mod app;
 pub mod cache;
 pub mod decide;
 pub mod metrics;
+pub mod remediation;
 pub mod unhandled;
 pub mod worker;
 

@@ -26,6 +26,10 @@ pub struct AlerterMetrics {
     /// Batches deferred by backpressure, `mode` = defer.
     pub shed_events: IntCounterVec,
     pub batch_events: Histogram,
+    /// v2.5's remediation metrics, now counted by the alerter's periodic DLQ replay.
+    pub remediation_loops: IntCounter,
+    pub remediation_replayed: IntCounter,
+    pub remediation_poison: IntCounter,
 }
 
 impl AlerterMetrics {
@@ -120,6 +124,15 @@ impl AlerterMetrics {
                 "mutt_alerter_batch_events",
                 "Events per batch",
                 vec![1.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 5000.0],
+            ),
+            remediation_loops: counter("mutt_remediation_loops_total", "Periodic DLQ replay runs"),
+            remediation_replayed: counter(
+                "mutt_remediation_replay_success_total",
+                "Events replayed from the alerter DLQ",
+            ),
+            remediation_poison: counter(
+                "mutt_remediation_poison_messages_total",
+                "Events retired to mutt:dlq:dead",
             ),
         }
     }

@@ -272,3 +272,47 @@ async fn over_the_alert_queue_threshold_the_alerter_defers_and_resumes_without_s
     assert_eq!(audit_rows(&db).await.len(), 15);
     alerter.stop().await;
 }
+
+#[tokio::test]
+async fn the_alerter_dlq_is_replayed_periodically_once_dependencies_are_healthy() {
+    let (redis, db) = seeded().await;
+    let failed = event("router1", "LINK-DOWN that failed earlier");
+    let entry = shared::queue::dead_letter_payload(
+        failed.to_string().as_bytes(),
+        &shared::queue::Failure::new("postgresql was down", 4),
+        "alerter",
+        chrono::Utc::now(),
+    );
+    shared::queue::push_batch(
+        &mut redis.conn().await,
+        redis.keys.dlq(WorkerRole::Alerter),
+        &[entry],
+    )
+    .await
+    .expect("push");
+    let alerter = start(config(
+        &redis,
+        &db,
+        "a1",
+        &[("REMEDIATION_INTERVAL", "0.3")],
+    ))
+    .await;
+    eventually(
+        Duration::from_secs(10),
+        "the replayed event to be audited",
+        || async {
+            audit_rows(&db)
+                .await
+                .iter()
+                .any(|r| r.0 == failed["_event_id"])
+                .then_some(())
+        },
+    )
+    .await;
+    assert!(
+        list(&redis, redis.keys.dlq(WorkerRole::Alerter))
+            .await
+            .is_empty()
+    );
+    alerter.stop().await;
+}

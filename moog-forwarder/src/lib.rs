@@ -1,12 +1,18 @@
 //! The Moog forwarder (issue #5) and the local webhook receiver used in its place during
 //! development and tests.
 //!
-//! Built so far: [`webhook`] (the request body and what an answer means, pure),
-//! [`breaker`] (the circuit breaker shared through Redis) and [`receiver`] (the local stand-in
-//! the stack and tests post to); the shared token bucket is `shared::rate_limit::TokenBucket`.
-//! The forwarding service itself (taking alerts from `mutt:alert_queue`, delayed retries,
-//! DLQ, `build`/`run_until`) is not built yet.
+//! [`app`] takes alerts from `mutt:alert_queue` into this worker's processing list while
+//! delivery slots are free; [`deliver`] waits for the shared [`breaker`] and token bucket
+//! (`shared::rate_limit::TokenBucket`), POSTs the [`webhook`] payload and acks, schedules a
+//! delayed [`retry`] in Redis, or dead-letters. [`receiver`] is the local stand-in for Moog
+//! that the stack and the tests post to.
 
+pub mod app;
 pub mod breaker;
+pub mod deliver;
+pub mod metrics;
 pub mod receiver;
+pub mod retry;
 pub mod webhook;
+
+pub use app::Forwarder;

@@ -88,6 +88,8 @@ pub struct Receiver {
 impl Receiver {
     /// Binds `addr` (port 0 picks a free port).
     pub fn bind(addr: SocketAddr) -> std::io::Result<Self> {
+        // Tests that start a receiver build HTTP clients next; they need a TLS provider.
+        shared::tls::install_crypto_provider();
         let state = ReceiverState::default();
         let app_state = state.clone();
         let server = HttpServer::new(move || {

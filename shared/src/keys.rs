@@ -42,6 +42,8 @@ pub struct RedisKeys {
     pub metrics_prefix: String,
     pub ingest_rate_limit: String,
     pub moog_rate_limit: String,
+    /// Alerts waiting for a delayed retry: a sorted set scored by due time (ms).
+    pub moog_retry_queue: String,
 }
 
 impl RedisKeys {
@@ -63,6 +65,7 @@ impl RedisKeys {
             metrics_prefix: k("metrics"),
             ingest_rate_limit: k("rate_limit:ingestor"),
             moog_rate_limit: k("rate_limit:moog"),
+            moog_retry_queue: k("retry:moog"),
         }
     }
 

@@ -15,6 +15,7 @@ pub mod store;
 pub mod telemetry;
 pub mod tls;
 
+pub mod dlq;
 pub mod dynamic_config;
 pub mod rate_limit;
 pub mod rules;

@@ -4,6 +4,8 @@
 use std::sync::Once;
 
 /// rustls needs one process-wide crypto provider; the first TLS connection installs it.
+/// reqwest is built with `rustls-no-provider`, so any process that builds an HTTP client
+/// (the forwarder, `mutt-load`, tests) must call this first or reqwest panics.
 pub fn install_crypto_provider() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {

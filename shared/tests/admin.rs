@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 const ANY_PORT: ([u8; 4], u16) = ([127, 0, 0, 1], 0);
 
 async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    shared::tls::install_crypto_provider();
     let response = reqwest::get(format!("http://{addr}{path}"))
         .await
         .expect("request");

@@ -3,25 +3,53 @@
 
 use anyhow::Context;
 use shared::config::{Env, EnvSource, WebuiConfig};
+use shared::dlq::{Dlq, DlqName};
+use shared::redis_conn::RedisConnector;
 use shared::store;
 
 /// What `webui` was asked to do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::Subcommand)]
+#[derive(Clone, Debug, PartialEq, Eq, clap::Subcommand)]
 pub enum Command {
     /// Apply pending migrations, create audit partitions for this month and the next
     /// RETENTION_PRECREATE_MONTHS, then exit.
     Migrate,
     /// Insert MUTT v2.5's sample rules, development hosts and device teams where missing.
     Seed,
+    /// Inspect and manage the dead-letter queues (alerter, moog, dead).
+    #[command(subcommand)]
+    Dlq(DlqCommand),
 }
 
-/// Runs `command` with configuration from `env`. Progress goes to the log (stderr).
+#[derive(Clone, Debug, PartialEq, Eq, clap::Subcommand)]
+pub enum DlqCommand {
+    /// Depth of every DLQ.
+    Depths,
+    /// Print items as JSON lines, oldest first.
+    List {
+        name: String,
+        #[arg(long, default_value_t = 0)]
+        offset: u64,
+        #[arg(long, default_value_t = 20)]
+        limit: u64,
+    },
+    /// Put the oldest items back on their queue (MAX_POISON_RETRIES caps repeats).
+    Replay {
+        name: String,
+        /// How many; all when omitted.
+        #[arg(long)]
+        count: Option<u64>,
+    },
+    /// Delete every item of one DLQ.
+    Purge { name: String },
+}
+
+/// Runs `command` with configuration from `env`. Results go to stdout, progress to stderr.
 pub async fn run(command: Command, env: &dyn EnvSource) -> anyhow::Result<()> {
     let config = WebuiConfig::from_env(&Env::new(env))?;
     shared::telemetry::init(&config.telemetry);
-    let pool = store::connect(&config.db).await?;
     match command {
         Command::Migrate => {
+            let pool = store::connect(&config.db).await?;
             let report = store::migrate(&pool).await.context("applying migrations")?;
             let created = store::ensure_partitions(
                 &pool,
@@ -33,6 +61,7 @@ pub async fn run(command: Command, env: &dyn EnvSource) -> anyhow::Result<()> {
             tracing::info!(applied = ?report.applied, version = report.version, partitions_created = ?created, "database is migrated");
         }
         Command::Seed => {
+            let pool = store::connect(&config.db).await?;
             store::check_schema(&pool).await?;
             let report = store::seed_v25_samples(&pool)
                 .await
@@ -43,6 +72,51 @@ pub async fn run(command: Command, env: &dyn EnvSource) -> anyhow::Result<()> {
                 teams = report.teams,
                 "sample data seeded"
             );
+        }
+        Command::Dlq(action) => dlq(action, &config).await?,
+    }
+    Ok(())
+}
+
+fn dlq_name(name: &str) -> anyhow::Result<DlqName> {
+    DlqName::parse(name)
+        .with_context(|| format!("unknown DLQ {name:?}: expected alerter, moog or dead"))
+}
+
+async fn dlq(action: DlqCommand, config: &WebuiConfig) -> anyhow::Result<()> {
+    let mut conn = RedisConnector::connect(&config.redis)
+        .await?
+        .shared()
+        .await?;
+    let dlq = Dlq::new(&config.redis.keys);
+    match action {
+        DlqCommand::Depths => {
+            for name in [DlqName::Alerter, DlqName::Moog, DlqName::Dead] {
+                println!("{} {}", name.as_str(), dlq.depth(&mut conn, name).await?);
+            }
+        }
+        DlqCommand::List {
+            name,
+            offset,
+            limit,
+        } => {
+            for item in dlq.list(&mut conn, dlq_name(&name)?, offset, limit).await? {
+                println!("{item}");
+            }
+        }
+        DlqCommand::Replay { name, count } => {
+            let report = dlq
+                .replay(
+                    &mut conn,
+                    dlq_name(&name)?,
+                    count,
+                    config.remediation.max_poison_retries,
+                )
+                .await?;
+            println!("replayed {} dead {}", report.replayed, report.dead);
+        }
+        DlqCommand::Purge { name } => {
+            println!("purged {}", dlq.purge(&mut conn, dlq_name(&name)?).await?);
         }
     }
     Ok(())

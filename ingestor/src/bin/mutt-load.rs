@@ -97,6 +97,7 @@ struct Blast {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    shared::tls::install_crypto_provider();
     let text =
         std::fs::read_to_string(&cli.events).map_err(|e| anyhow::anyhow!("{}: {e}", cli.events))?;
     let events: Vec<Value> = serde_json::from_str(&text)?;

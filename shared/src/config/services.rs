@@ -106,6 +106,8 @@ pub struct AlerterConfig {
     pub queue_shed_threshold: u64,
     /// How long one deferral waits (dynamic `alerter_defer_sleep_ms`).
     pub defer_sleep: Duration,
+    /// Periodic replay of `mutt:dlq:alerter` (v2.5's remediation service).
+    pub remediation: RemediationConfig,
     pub dynamic_config: DynamicConfigSwitch,
 }
 
@@ -133,6 +135,7 @@ impl AlerterConfig {
             queue_warn_threshold: env.parse("ALERTER_QUEUE_WARN_THRESHOLD", 1000)?,
             queue_shed_threshold: env.parse("ALERTER_QUEUE_SHED_THRESHOLD", 2000)?,
             defer_sleep: Duration::from_millis(env.parse("ALERTER_DEFER_SLEEP_MS", 250)?),
+            remediation: RemediationConfig::from_env(env)?,
             dynamic_config: DynamicConfigSwitch::from_env(env)?,
         })
     }
@@ -172,6 +175,8 @@ pub struct ForwarderConfig {
     pub pop_timeout: Duration,
     pub webhook_url: String,
     pub webhook_timeout: Duration,
+    /// How a handled alert's Moog `signature` is built (`{hostname}`, `{rule_id}`, `{team}`).
+    pub signature_template: String,
     pub moog_api_key: Option<SecretString>,
     pub rate_limit: u64,
     pub rate_period: Duration,
@@ -182,7 +187,6 @@ pub struct ForwarderConfig {
     pub circuit_breaker_enabled: bool,
     pub circuit_breaker_threshold: u32,
     pub circuit_breaker_timeout: Duration,
-    pub remediation: RemediationConfig,
     pub dynamic_config: DynamicConfigSwitch,
 }
 
@@ -211,6 +215,7 @@ impl ForwarderConfig {
             pop_timeout: env.positive_seconds("BRPOPLPUSH_TIMEOUT", 5.0)?,
             webhook_url,
             webhook_timeout: env.positive_seconds("MOOG_WEBHOOK_TIMEOUT", 10.0)?,
+            signature_template: env.string("MOOG_SIGNATURE_TEMPLATE", "{hostname}:{rule_id}"),
             moog_api_key: env.secret("MOOG_API_KEY")?,
             rate_limit: env.int_at_least("MOOG_RATE_LIMIT", 50, 1)?,
             rate_period: env.positive_seconds("MOOG_RATE_PERIOD", 1.0)?,
@@ -221,7 +226,6 @@ impl ForwarderConfig {
             circuit_breaker_enabled: env.bool("CIRCUIT_BREAKER_ENABLED", true)?,
             circuit_breaker_threshold: env.int_at_least("CIRCUIT_BREAKER_THRESHOLD", 10, 1)?,
             circuit_breaker_timeout: env.positive_seconds("CIRCUIT_BREAKER_TIMEOUT", 300.0)?,
-            remediation: RemediationConfig::from_env(env)?,
             dynamic_config: DynamicConfigSwitch::from_env(env)?,
         })
     }
@@ -240,6 +244,8 @@ pub struct WebuiConfig {
     pub prometheus_url: String,
     pub webui_api_key: Option<SecretString>,
     pub retention: RetentionConfig,
+    /// `MAX_POISON_RETRIES` for DLQ replays started by an operator.
+    pub remediation: RemediationConfig,
 }
 
 impl WebuiConfig {
@@ -255,6 +261,7 @@ impl WebuiConfig {
             prometheus_url: env.string("PROMETHEUS_URL", "http://localhost:9090"),
             webui_api_key: env.secret("WEBUI_API_KEY")?,
             retention: RetentionConfig::from_env(env)?,
+            remediation: RemediationConfig::from_env(env)?,
         })
     }
 }

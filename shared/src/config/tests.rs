@@ -84,7 +84,7 @@ fn every_v25_variable_has_its_v25_default() {
     assert_eq!(f.janitor_timeout, Duration::from_secs(30));
     assert!(f.identity.pod_name.starts_with("moog-forwarder-"));
     assert_eq!(
-        f.remediation,
+        a.remediation,
         RemediationConfig {
             enabled: true,
             interval: Duration::from_secs(300),

@@ -14,6 +14,9 @@ pub struct TestRedis {
 impl TestRedis {
     /// Connects and hands out a fresh prefix. Panics, with the fix, when Redis is down.
     pub async fn new() -> Self {
+        // reqwest is built without a default TLS provider (the workspace picks ring), so
+        // every process that makes an HTTP client must install one first; tests do it here.
+        crate::tls::install_crypto_provider();
         let keys = RedisKeys::new(&format!("t{}", uuid::Uuid::new_v4().simple()));
         let mut config = RedisConfig::local(keys.clone());
         config.host = super::env_or("MUTT_TEST_REDIS_HOST", "127.0.0.1");

@@ -1,0 +1,270 @@
+//! The forwarder's face: `build` connects and binds the admin listener; `run_until` takes
+//! alerts while delivery slots are free, runs the retry promoter, heartbeat and janitor,
+//! and on shutdown lets deliveries finish (or give up waiting) before returning leftovers
+//! to the queue.
+
+use crate::breaker::{CircuitBreaker, NAME};
+use crate::deliver::Courier;
+use crate::metrics::ForwarderMetrics;
+use crate::retry;
+use anyhow::Context;
+use prometheus::Registry;
+use shared::admin::AdminServer;
+use shared::config::ForwarderConfig;
+use shared::dynamic_config::DynamicConfig;
+use shared::keys::WorkerRole;
+use shared::queue::{Heartbeat, Janitor, ReliableQueue};
+use shared::rate_limit::TokenBucket;
+use shared::redis_conn::RedisConnector;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+const DYNAMIC_KEYS: &[&str] = &["moog_rate_limit", "moog_rate_period"];
+const PROMOTE_INTERVAL: Duration = Duration::from_millis(100);
+const GAUGE_INTERVAL: Duration = Duration::from_secs(2);
+
+pub struct Forwarder {
+    config: ForwarderConfig,
+    admin: AdminServer,
+    courier: Arc<Courier>,
+    blocking: redis::aio::ConnectionManager,
+    heartbeat: Heartbeat,
+    janitor: Janitor,
+}
+
+impl Forwarder {
+    pub async fn build(config: ForwarderConfig, registry: &Registry) -> anyhow::Result<Self> {
+        let connector = RedisConnector::connect(&config.redis).await?;
+        let redis = connector.shared().await?;
+        let blocking = connector.blocking(config.pop_timeout).await?;
+        let metrics = ForwarderMetrics::new(registry);
+        shared::tls::install_crypto_provider();
+        let client = reqwest::Client::builder()
+            .timeout(config.webhook_timeout)
+            .connect_timeout(config.webhook_timeout.min(Duration::from_secs(5)))
+            .pool_max_idle_per_host(config.max_in_flight)
+            .build()
+            .context("building the webhook client")?;
+        let keys = config.redis.keys.clone();
+        let pod = config.identity.pod_name.clone();
+        let breaker = config.circuit_breaker_enabled.then(|| {
+            CircuitBreaker::new(
+                &keys,
+                config.circuit_breaker_threshold,
+                config.circuit_breaker_timeout,
+                config.webhook_timeout + Duration::from_secs(5),
+            )
+        });
+        let dynamic = DynamicConfig::new(config.dynamic_config.0);
+        dynamic
+            .refresh(&mut redis.clone(), &keys, DYNAMIC_KEYS)
+            .await
+            .context("reading dynamic config")?;
+        let courier = Arc::new(Courier {
+            client,
+            url: config.webhook_url.clone(),
+            api_key: config.moog_api_key.clone(),
+            signature_template: config.signature_template.clone(),
+            queue: ReliableQueue::new(&keys, WorkerRole::Moog, &pod, "moog-forwarder"),
+            keys: keys.clone(),
+            redis: redis.clone(),
+            bucket: TokenBucket::new(&keys.moog_rate_limit),
+            breaker,
+            dynamic,
+            rate_limit: config.rate_limit,
+            rate_period: config.rate_period,
+            max_retries: config.max_retries,
+            retry_base: config.retry_base_delay,
+            retry_max: config.retry_max_delay,
+            metrics,
+        });
+        // Readiness asks Redis only; it never posts to the webhook (v2.5's remediation did).
+        let ready = shared::admin::redis_and_db_ready(redis, None);
+        let addrs = [
+            SocketAddr::new(config.listen_host, config.metrics_port),
+            SocketAddr::new(config.listen_host, config.health_port),
+        ];
+        let admin = AdminServer::bind(&addrs, "mutt-moog-forwarder", registry.clone(), ready)
+            .context("binding the admin listener")?;
+        let heartbeat = Heartbeat::new(
+            &keys,
+            WorkerRole::Moog,
+            &pod,
+            config.heartbeat_interval,
+            config.janitor_timeout,
+        );
+        let janitor = Janitor::new(&keys, WorkerRole::Moog, &pod);
+        Ok(Self {
+            config,
+            admin,
+            courier,
+            blocking,
+            heartbeat,
+            janitor,
+        })
+    }
+
+    /// Metrics port, then health port.
+    pub fn admin_addrs(&self) -> &[SocketAddr] {
+        self.admin.addrs()
+    }
+
+    pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let Self {
+            config,
+            admin,
+            courier,
+            mut blocking,
+            heartbeat,
+            janitor,
+        } = self;
+        let mut redis = courier.redis.clone();
+        heartbeat
+            .beat(&mut redis)
+            .await
+            .context("writing the first heartbeat")?;
+        let recovered = courier
+            .queue
+            .recover_own(&mut redis)
+            .await
+            .context("recovering this worker's processing list")?;
+        if recovered > 0 {
+            tracing::warn!(items = recovered, worker_id = %config.identity.pod_name, "returned alerts left by this worker's previous run");
+        }
+        tracing::info!(worker_id = %config.identity.pod_name, webhook = %config.webhook_url, "moog forwarder running");
+
+        let background = CancellationToken::new();
+        let mut tasks = tokio::task::JoinSet::new();
+        tasks.spawn(heartbeat.clone().run(redis.clone(), background.clone()));
+        tasks.spawn(janitor.run(redis.clone(), config.heartbeat_interval, background.clone()));
+        tasks.spawn(courier.dynamic.clone().run(
+            redis.clone(),
+            courier.keys.clone(),
+            DYNAMIC_KEYS,
+            background.clone(),
+        ));
+        tasks.spawn(promote_retries(
+            redis.clone(),
+            courier.keys.clone(),
+            background.clone(),
+        ));
+        tasks.spawn(sample_gauges(courier.clone(), background.clone()));
+        let admin_task = tokio::spawn(admin.run_until(background.clone()));
+
+        let slots = Arc::new(Semaphore::new(config.max_in_flight));
+        let mut deliveries = tokio::task::JoinSet::new();
+        loop {
+            // Take only as many alerts as there are free delivery slots: the rest wait in
+            // the queue, where any forwarder can take them.
+            let first = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+            };
+            let room = 1 + slots.available_permits();
+            let taken = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                taken = courier.queue.take_batch(&mut blocking, room, config.pop_timeout) => taken,
+            };
+            let items = match taken {
+                Ok(items) => items,
+                Err(error) => {
+                    tracing::warn!(error = %error, "cannot take from the alert queue, retrying");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                    }
+                }
+            };
+            let mut permits = vec![first];
+            for _ in 1..items.len() {
+                permits.push(
+                    slots
+                        .clone()
+                        .try_acquire_owned()
+                        .expect("only this loop takes slots"),
+                );
+            }
+            for (item, permit) in items.into_iter().zip(permits) {
+                let (courier, stop) = (courier.clone(), shutdown.clone());
+                deliveries.spawn(async move {
+                    courier.deliver(item, stop).await;
+                    drop(permit);
+                });
+            }
+            while deliveries.try_join_next().is_some() {}
+        }
+
+        while deliveries.join_next().await.is_some() {}
+        match courier.queue.recover_own(&mut redis).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(items = n, "returned undelivered alerts to the queue"),
+            Err(error) => {
+                tracing::warn!(error = %error, "cannot return undelivered alerts; the janitor will")
+            }
+        }
+        if let Err(error) = heartbeat.stop(&mut redis).await {
+            tracing::warn!(error = %error, "cannot remove the heartbeat; it expires by itself");
+        }
+        background.cancel();
+        while tasks.join_next().await.is_some() {}
+        admin_task
+            .await
+            .context("admin listener")?
+            .context("admin listener")?;
+        Ok(())
+    }
+}
+
+async fn promote_retries(
+    mut redis: redis::aio::ConnectionManager,
+    keys: shared::keys::RedisKeys,
+    stop: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(PROMOTE_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if let Err(error) = retry::promote_due(&mut redis, &keys, 1000).await {
+            tracing::debug!(error = %error, "cannot promote due retries, will try again");
+        }
+    }
+}
+
+async fn sample_gauges(courier: Arc<Courier>, stop: CancellationToken) {
+    let mut redis = courier.redis.clone();
+    let mut tick = tokio::time::interval(GAUGE_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let depths: redis::RedisResult<(i64, i64)> = redis::pipe()
+            .llen(courier.queue.dlq())
+            .llen(courier.queue.processing_list())
+            .query_async(&mut redis)
+            .await;
+        if let Ok((dlq, processing)) = depths {
+            courier.metrics.dlq_depth.set(dlq);
+            courier.metrics.processing_list_depth.set(processing);
+        }
+        if let Some(breaker) = &courier.breaker
+            && let Ok((state, failures)) = breaker.snapshot(&mut redis).await
+        {
+            courier
+                .metrics
+                .breaker_state
+                .with_label_values(&[NAME])
+                .set(state.gauge());
+            courier
+                .metrics
+                .breaker_failures
+                .with_label_values(&[NAME])
+                .set(failures as i64);
+        }
+    }
+}

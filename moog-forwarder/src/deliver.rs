@@ -1,0 +1,341 @@
+//! Delivering one alert: wait for the breaker and a token (neither costs a retry), POST,
+//! then ack, schedule a delayed retry, or dead-letter, each one atomic step in Redis.
+//! On shutdown a waiting delivery gives up and leaves its alert in the processing list,
+//! from where it is returned to the queue.
+
+use crate::breaker::{CircuitBreaker, NAME, Transition};
+use crate::metrics::ForwarderMetrics;
+use crate::retry;
+use crate::webhook::{self, Delivery};
+use redis::aio::ConnectionManager;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use shared::dynamic_config::DynamicConfig;
+use shared::event::Alert;
+use shared::keys::RedisKeys;
+use shared::queue::{Failure, ReliableQueue};
+use shared::rate_limit::{Admission, TokenBucket};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// While the breaker is open, how often a waiting alert asks again.
+const BREAKER_POLL: Duration = Duration::from_millis(250);
+const REDIS_RETRY: Duration = Duration::from_millis(500);
+const BODY_EXCERPT_BYTES: usize = 500;
+
+/// Everything a delivery needs; shared by all of them.
+pub struct Courier {
+    pub client: reqwest::Client,
+    pub url: String,
+    pub api_key: Option<SecretString>,
+    pub signature_template: String,
+    pub queue: ReliableQueue,
+    pub keys: RedisKeys,
+    pub redis: ConnectionManager,
+    pub bucket: TokenBucket,
+    pub breaker: Option<CircuitBreaker>,
+    pub dynamic: DynamicConfig,
+    pub rate_limit: u64,
+    pub rate_period: Duration,
+    pub max_retries: u32,
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    pub metrics: ForwarderMetrics,
+}
+
+enum Gate {
+    Go,
+    Stop,
+}
+
+impl Courier {
+    fn note(&self, transition: Option<Transition>) {
+        if let Some(t) = transition {
+            self.metrics
+                .breaker_changes
+                .with_label_values(&[NAME, t.from.as_str(), t.to.as_str()])
+                .inc();
+            self.metrics
+                .breaker_state
+                .with_label_values(&[NAME])
+                .set(t.to.gauge());
+            tracing::warn!(
+                from = t.from.as_str(),
+                to = t.to.as_str(),
+                "moog circuit breaker changed state"
+            );
+        }
+    }
+
+    async fn pause(&self, how_long: Duration, shutdown: &CancellationToken) -> bool {
+        tokio::select! {
+            _ = shutdown.cancelled() => false,
+            _ = tokio::time::sleep(how_long) => true,
+        }
+    }
+
+    /// Waits until the breaker lets a request through and a token is free.
+    async fn gate(&self, shutdown: &CancellationToken) -> Gate {
+        let mut redis = self.redis.clone();
+        loop {
+            if let Some(breaker) = &self.breaker {
+                match breaker.allow(&mut redis).await {
+                    Ok(permission) => {
+                        self.note(permission.transition);
+                        if !permission.allowed {
+                            self.metrics.circuit_waits.inc();
+                            if !self.pause(BREAKER_POLL, shutdown).await {
+                                return Gate::Stop;
+                            }
+                            continue;
+                        }
+                    }
+                    Err(error) => {
+                        tracing::warn!(error = %error, "cannot read the circuit breaker, retrying");
+                        if !self.pause(REDIS_RETRY, shutdown).await {
+                            return Gate::Stop;
+                        }
+                        continue;
+                    }
+                }
+            }
+            let limit = self.dynamic.get("moog_rate_limit", self.rate_limit);
+            let period = Duration::from_secs_f64(
+                self.dynamic
+                    .get("moog_rate_period", self.rate_period.as_secs_f64())
+                    .max(0.001),
+            );
+            match self.bucket.acquire(&mut redis, limit, period).await {
+                Ok(Admission::Admitted) => return Gate::Go,
+                Ok(Admission::Limited(wait)) => {
+                    self.metrics.rate_limit_hits.inc();
+                    if !self.pause(wait, shutdown).await {
+                        return Gate::Stop;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(error = %error, "cannot reach the rate limiter, retrying");
+                    if !self.pause(REDIS_RETRY, shutdown).await {
+                        return Gate::Stop;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn post(&self, body: &Value) -> (Delivery, Option<String>) {
+        let started = Instant::now();
+        let mut request = self.client.post(&self.url).json(body);
+        if let Some(key) = &self.api_key {
+            request = request.bearer_auth(key.expose_secret());
+        }
+        let result = request.send().await;
+        self.metrics
+            .request_latency
+            .observe(started.elapsed().as_secs_f64());
+        match result {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let retry_after = response
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                let delivery = webhook::classify(status, retry_after.as_deref());
+                let excerpt = if matches!(delivery, Delivery::Accepted) {
+                    None
+                } else {
+                    response
+                        .text()
+                        .await
+                        .ok()
+                        .map(|t| t.chars().take(BODY_EXCERPT_BYTES).collect())
+                };
+                (delivery, excerpt)
+            }
+            Err(error) => (webhook::transport_failure(), Some(error.to_string())),
+        }
+    }
+
+    /// Retries a Redis step until it succeeds; `false` if shutdown came first (the alert
+    /// then stays in the processing list and is returned to the queue).
+    async fn settle<F, Fut>(&self, what: &str, shutdown: &CancellationToken, mut step: F) -> bool
+    where
+        F: FnMut(ConnectionManager) -> Fut,
+        Fut: Future<Output = Result<(), String>>,
+    {
+        loop {
+            match step(self.redis.clone()).await {
+                Ok(()) => return true,
+                Err(error) => {
+                    tracing::warn!(error = %error, "{what} failed, retrying");
+                    if !self.pause(REDIS_RETRY, shutdown).await {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Delivers the alert `item` (the exact bytes taken from the queue).
+    pub async fn deliver(&self, item: Vec<u8>, shutdown: CancellationToken) {
+        let alert: Alert = match serde_json::from_slice(&item) {
+            Ok(alert) => alert,
+            Err(e) => {
+                let failure = Failure::new(format!("not an alert: {e}"), 1);
+                let queue = self.queue.clone();
+                self.settle("dead-lettering", &shutdown, |mut c| {
+                    let (queue, item, failure) = (queue.clone(), item.clone(), failure.clone());
+                    async move {
+                        queue
+                            .dead_letter(&mut c, &item, &failure)
+                            .await
+                            .map_err(|e| e.to_string())
+                    }
+                })
+                .await;
+                self.metrics
+                    .alerts_processed
+                    .with_label_values(&["dlq"])
+                    .inc();
+                return;
+            }
+        };
+        let now = chrono::Utc::now().timestamp();
+        let body = webhook::payload(&alert, &self.signature_template, now);
+        if let Gate::Stop = self.gate(&shutdown).await {
+            return;
+        }
+        let (delivery, detail) = self.post(&body).await;
+        let mut redis = self.redis.clone();
+        match delivery {
+            Delivery::Accepted => {
+                if let Some(breaker) = &self.breaker {
+                    self.note(breaker.record_success(&mut redis).await.ok().flatten());
+                }
+                self.metrics
+                    .requests
+                    .with_label_values(&["success", ""])
+                    .inc();
+                self.metrics
+                    .alerts_processed
+                    .with_label_values(&["success"])
+                    .inc();
+                let queue = self.queue.clone();
+                self.settle("acknowledging", &shutdown, |mut c| {
+                    let (queue, item) = (queue.clone(), item.clone());
+                    async move { queue.ack(&mut c, &[item]).await.map_err(|e| e.to_string()) }
+                })
+                .await;
+            }
+            Delivery::Retry { status, after } => {
+                if let Some(breaker) = &self.breaker {
+                    self.note(breaker.record_failure(&mut redis).await.ok().flatten());
+                }
+                let attempts = alert.moog_retry_count + 1;
+                if alert.moog_retry_count >= self.max_retries {
+                    self.metrics
+                        .requests
+                        .with_label_values(&["fail", "retry_exhausted"])
+                        .inc();
+                    let reason = format!(
+                        "retries exhausted: {}",
+                        detail.unwrap_or_else(|| "no answer".into())
+                    );
+                    self.dead_letter(&item, reason, attempts, status, &shutdown)
+                        .await;
+                    return;
+                }
+                self.metrics
+                    .requests
+                    .with_label_values(&["fail", "http"])
+                    .inc();
+                self.metrics
+                    .alerts_processed
+                    .with_label_values(&["retry"])
+                    .inc();
+                let mut updated = alert.clone();
+                updated.moog_retry_count = attempts;
+                let updated = serde_json::to_string(&updated).expect("alerts serialize");
+                let delay = webhook::retry_delay(
+                    alert.moog_retry_count,
+                    self.retry_base,
+                    self.retry_max,
+                    rand_unit(),
+                    after,
+                );
+                let (keys, processing) =
+                    (self.keys.clone(), self.queue.processing_list().to_owned());
+                self.settle("scheduling a retry", &shutdown, |mut c| {
+                    let (keys, processing, updated, item) = (
+                        keys.clone(),
+                        processing.clone(),
+                        updated.clone(),
+                        item.clone(),
+                    );
+                    let delay_ms = delay.as_millis() as u64;
+                    async move {
+                        retry::schedule(&mut c, &keys, &processing, &updated, &item, delay_ms)
+                            .await
+                            .map_err(|e| e.to_string())
+                    }
+                })
+                .await;
+            }
+            Delivery::Rejected { status } => {
+                // Moog answered: it is up, so this is no failure for the breaker.
+                if let Some(breaker) = &self.breaker {
+                    self.note(breaker.record_success(&mut redis).await.ok().flatten());
+                }
+                self.metrics
+                    .requests
+                    .with_label_values(&["fail", "http"])
+                    .inc();
+                let reason = format!("webhook answered {status}: {}", detail.unwrap_or_default());
+                self.dead_letter(
+                    &item,
+                    reason,
+                    alert.moog_retry_count + 1,
+                    Some(status),
+                    &shutdown,
+                )
+                .await;
+            }
+        }
+    }
+
+    async fn dead_letter(
+        &self,
+        item: &[u8],
+        reason: String,
+        attempts: u32,
+        status: Option<u16>,
+        shutdown: &CancellationToken,
+    ) {
+        let failure = Failure {
+            reason,
+            attempts,
+            last_http_status: status,
+        };
+        let (queue, item) = (self.queue.clone(), item.to_vec());
+        self.settle("dead-lettering", shutdown, |mut c| {
+            let (queue, item, failure) = (queue.clone(), item.clone(), failure.clone());
+            async move {
+                queue
+                    .dead_letter(&mut c, &item, &failure)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+        })
+        .await;
+        self.metrics
+            .alerts_processed
+            .with_label_values(&["dlq"])
+            .inc();
+    }
+}
+
+/// A number in [0, 1) for backoff jitter; a v4 UUID is already random (fast-rng).
+fn rand_unit() -> f64 {
+    (uuid::Uuid::new_v4().as_u128() >> 75) as f64 / (1u64 << 53) as f64
+}

@@ -1,0 +1,29 @@
+//! `moog-forwarder`: configuration from the environment, then `Forwarder::build` and
+//! `run_until` a signal.
+
+use shared::config::{Env, ForwarderConfig, ProcessEnv};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let config = match ForwarderConfig::from_env(&Env::new(&ProcessEnv)) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("moog-forwarder: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    shared::telemetry::init(&config.telemetry);
+    let registry = shared::metrics::new_registry();
+    let result = async {
+        let forwarder = moog_forwarder::Forwarder::build(config, &registry).await?;
+        forwarder.run_until(shared::shutdown::on_signal()).await
+    }
+    .await;
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("moog-forwarder: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

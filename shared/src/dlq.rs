@@ -1,0 +1,243 @@
+//! Dead-letter queues for operators: list, inspect, replay, purge (SPEC §3, §7). Used by
+//! `webui dlq …` now and the web UI's API later.
+//!
+//! Replay puts an item back where it came from (`mutt:dlq:alerter` → the ingest queue,
+//! `mutt:dlq:moog` → the alert queue), at the consumers' end so it goes next, with its
+//! failure metadata removed, its retry counter reset and `_replay_count` incremented. An
+//! item replayed more than `MAX_POISON_RETRIES` times, or one that is not a JSON object,
+//! goes to `mutt:dlq:dead` instead, so replay never loops forever. Each item moves
+//! through a holding list, so a crash mid-replay loses nothing: the next replay returns
+//! whatever it finds there to the DLQ first.
+
+use crate::keys::RedisKeys;
+use crate::queue::{Failure, dead_letter_payload};
+use chrono::Utc;
+use redis::aio::ConnectionLike;
+use serde_json::{Map, Value};
+
+/// The metadata `dead_letter_payload` adds, removed again on replay.
+const METADATA: [&str; 5] = [
+    "failed_at",
+    "failure_reason",
+    "failed_service",
+    "attempts",
+    "last_http_status",
+];
+
+/// The three DLQs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DlqName {
+    Alerter,
+    Moog,
+    Dead,
+}
+
+impl DlqName {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "alerter" => Some(Self::Alerter),
+            "moog" => Some(Self::Moog),
+            "dead" => Some(Self::Dead),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Alerter => "alerter",
+            Self::Moog => "moog",
+            Self::Dead => "dead",
+        }
+    }
+
+    pub fn key(self, keys: &RedisKeys) -> &str {
+        match self {
+            Self::Alerter => &keys.alerter_dlq,
+            Self::Moog => &keys.moog_dlq,
+            Self::Dead => &keys.dead_letter_queue,
+        }
+    }
+
+    /// Where a replayed item goes, and which retry counter it resets.
+    fn target(self, keys: &RedisKeys) -> Option<(&str, &'static str)> {
+        match self {
+            Self::Alerter => Some((&keys.ingest_queue, "_retry_count")),
+            Self::Moog => Some((&keys.alert_queue, "_moog_retry_count")),
+            Self::Dead => None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DlqError {
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("the dead-letter queue cannot be replayed; inspect or purge it")]
+    NotReplayable,
+}
+
+/// What a replay did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReplayReport {
+    pub replayed: u64,
+    /// Sent to `mutt:dlq:dead` (over the poison cap, or not a JSON object).
+    pub dead: u64,
+}
+
+pub struct Dlq<'k> {
+    keys: &'k RedisKeys,
+}
+
+impl<'k> Dlq<'k> {
+    pub fn new(keys: &'k RedisKeys) -> Self {
+        Self { keys }
+    }
+
+    fn holding(&self) -> String {
+        format!("{}:dlq:replaying", self.keys.prefix)
+    }
+
+    pub async fn depth<C: ConnectionLike + Send>(
+        &self,
+        conn: &mut C,
+        name: DlqName,
+    ) -> redis::RedisResult<u64> {
+        redis::cmd("LLEN")
+            .arg(name.key(self.keys))
+            .query_async(conn)
+            .await
+    }
+
+    /// Items oldest first, skipping `offset`, at most `limit`, as JSON.
+    pub async fn list<C: ConnectionLike + Send>(
+        &self,
+        conn: &mut C,
+        name: DlqName,
+        offset: u64,
+        limit: u64,
+    ) -> redis::RedisResult<Vec<Value>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        // Newest at the head (LPUSH): the oldest are at the tail, index -1.
+        let start = -(offset as i64) - (limit as i64);
+        let end = -(offset as i64) - 1;
+        let mut items: Vec<String> = redis::cmd("LRANGE")
+            .arg(name.key(self.keys))
+            .arg(start)
+            .arg(end)
+            .query_async(conn)
+            .await?;
+        items.reverse();
+        Ok(items
+            .iter()
+            .map(|i| serde_json::from_str(i).unwrap_or_else(|_| Value::String(i.clone())))
+            .collect())
+    }
+
+    /// Removes every item; returns how many there were.
+    pub async fn purge<C: ConnectionLike + Send>(
+        &self,
+        conn: &mut C,
+        name: DlqName,
+    ) -> redis::RedisResult<u64> {
+        let (n, _): (u64, ()) = redis::pipe()
+            .atomic()
+            .llen(name.key(self.keys))
+            .del(name.key(self.keys))
+            .query_async(conn)
+            .await?;
+        Ok(n)
+    }
+
+    /// Replays up to `count` of the oldest items (all, with `None`).
+    pub async fn replay<C: ConnectionLike + Send>(
+        &self,
+        conn: &mut C,
+        name: DlqName,
+        count: Option<u64>,
+        max_poison_retries: u32,
+    ) -> Result<ReplayReport, DlqError> {
+        let (target, retry_field) = name.target(self.keys).ok_or(DlqError::NotReplayable)?;
+        let source = name.key(self.keys);
+        let holding = self.holding();
+        // A previous replay that died mid-item left it here: put it back first.
+        while redis::cmd("LMOVE")
+            .arg(&holding)
+            .arg(source)
+            .arg("LEFT")
+            .arg("RIGHT")
+            .query_async::<Option<Vec<u8>>>(conn)
+            .await?
+            .is_some()
+        {}
+        let mut report = ReplayReport::default();
+        while count.is_none_or(|c| report.replayed + report.dead < c) {
+            let item: Option<Vec<u8>> = redis::cmd("LMOVE")
+                .arg(source)
+                .arg(&holding)
+                .arg("RIGHT")
+                .arg("LEFT")
+                .query_async(conn)
+                .await?;
+            let Some(item) = item else { break };
+            let (destination, payload, dead) = match restore(&item, retry_field) {
+                Some((object, replays)) if replays <= max_poison_retries => {
+                    (target.to_owned(), Value::Object(object).to_string(), false)
+                }
+                restored => {
+                    let replays = restored.map_or(0, |(_, r)| r);
+                    let failure = Failure::new(
+                        format!("replayed {replays} times without success, or not replayable"),
+                        replays,
+                    );
+                    (
+                        self.keys.dead_letter_queue.clone(),
+                        dead_letter_payload(&item, &failure, "dlq-replay", Utc::now()),
+                        true,
+                    )
+                }
+            };
+            // Replayed items go to the consumers' end (RPUSH), dead ones to the DLQ's head.
+            let push = if dead { "LPUSH" } else { "RPUSH" };
+            redis::pipe()
+                .atomic()
+                .cmd(push)
+                .arg(&destination)
+                .arg(payload)
+                .ignore()
+                .del(&holding)
+                .ignore()
+                .query_async::<()>(conn)
+                .await?;
+            if dead {
+                report.dead += 1
+            } else {
+                report.replayed += 1
+            }
+        }
+        Ok(report)
+    }
+}
+
+/// The original object from a DLQ entry, metadata removed, `retry_field` reset and
+/// `_replay_count` incremented; `None` when the entry is not a JSON object or wraps `raw`.
+fn restore(item: &[u8], retry_field: &str) -> Option<(Map<String, Value>, u32)> {
+    let Ok(Value::Object(mut object)) = serde_json::from_slice::<Value>(item) else {
+        return None;
+    };
+    if object.contains_key("raw") && !object.contains_key("hostname") {
+        return None;
+    }
+    for key in METADATA {
+        object.remove(key);
+    }
+    object.remove(retry_field);
+    let replays = object
+        .get("_replay_count")
+        .and_then(Value::as_u64)
+        .unwrap_or(0) as u32
+        + 1;
+    object.insert("_replay_count".into(), replays.into());
+    Some((object, replays))
+}
