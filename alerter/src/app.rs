@@ -11,7 +11,7 @@ use shared::admin::AdminServer;
 use shared::config::AlerterConfig;
 use shared::dynamic_config::DynamicConfig;
 use shared::keys::WorkerRole;
-use shared::queue::{Heartbeat, Janitor, ReliableQueue};
+use shared::queue::{Heartbeat, Janitor, Presence, ReliableQueue};
 use shared::redis_conn::RedisConnector;
 use shared::store;
 use std::net::SocketAddr;
@@ -123,18 +123,15 @@ impl Alerter {
         } = self;
         let worker = &workers[0];
         let mut redis = worker.redis.clone();
-        heartbeat
-            .beat(&mut redis)
+        let own_queue = worker.queue.clone();
+        let presence = Presence {
+            queue: &own_queue,
+            heartbeat: &heartbeat,
+        };
+        presence
+            .arrive(&mut redis)
             .await
-            .context("writing the first heartbeat")?;
-        let recovered = worker
-            .queue
-            .recover_own(&mut redis)
-            .await
-            .context("recovering this worker's processing list")?;
-        if recovered > 0 {
-            tracing::warn!(items = recovered, worker_id = %config.identity.pod_name, "returned items left by this worker's previous run");
-        }
+            .context("announcing this worker in redis")?;
         tracing::info!(worker_id = %config.identity.pod_name, rules = worker.cache.current().rules.len(), "alerter running");
 
         let background = CancellationToken::new();
@@ -179,25 +176,13 @@ impl Alerter {
         ));
         let admin_task = tokio::spawn(admin.run_until(background.clone()));
 
-        let queue = worker.queue.clone();
         let mut loops = tokio::task::JoinSet::new();
         for worker in workers {
             loops.spawn(worker.run(shutdown.clone()));
         }
         while loops.join_next().await.is_some() {}
 
-        // The batch in hand is finished; anything still listed (dependencies down through
-        // the shutdown) goes back to the queue for the next worker.
-        match queue.recover_own(&mut redis).await {
-            Ok(0) => {}
-            Ok(n) => tracing::warn!(items = n, "returned unfinished items to the queue"),
-            Err(error) => {
-                tracing::warn!(error = %error, "cannot return unfinished items; the janitor will")
-            }
-        }
-        if let Err(error) = heartbeat.stop(&mut redis).await {
-            tracing::warn!(error = %error, "cannot remove the heartbeat; it expires by itself");
-        }
+        presence.leave(&mut redis).await;
         background.cancel();
         while tasks.join_next().await.is_some() {}
         admin_task

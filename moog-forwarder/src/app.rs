@@ -13,7 +13,7 @@ use shared::admin::AdminServer;
 use shared::config::ForwarderConfig;
 use shared::dynamic_config::DynamicConfig;
 use shared::keys::WorkerRole;
-use shared::queue::{Heartbeat, Janitor, ReliableQueue};
+use shared::queue::{Heartbeat, Janitor, Presence, ReliableQueue};
 use shared::rate_limit::TokenBucket;
 use shared::redis_conn::RedisConnector;
 use std::net::SocketAddr;
@@ -122,18 +122,14 @@ impl Forwarder {
             janitor,
         } = self;
         let mut redis = courier.redis.clone();
-        heartbeat
-            .beat(&mut redis)
+        let presence = Presence {
+            queue: &courier.queue,
+            heartbeat: &heartbeat,
+        };
+        presence
+            .arrive(&mut redis)
             .await
-            .context("writing the first heartbeat")?;
-        let recovered = courier
-            .queue
-            .recover_own(&mut redis)
-            .await
-            .context("recovering this worker's processing list")?;
-        if recovered > 0 {
-            tracing::warn!(items = recovered, worker_id = %config.identity.pod_name, "returned alerts left by this worker's previous run");
-        }
+            .context("announcing this worker in redis")?;
         tracing::info!(worker_id = %config.identity.pod_name, webhook = %config.webhook_url, "moog forwarder running");
 
         let background = CancellationToken::new();
@@ -198,16 +194,7 @@ impl Forwarder {
         }
 
         while deliveries.join_next().await.is_some() {}
-        match courier.queue.recover_own(&mut redis).await {
-            Ok(0) => {}
-            Ok(n) => tracing::warn!(items = n, "returned undelivered alerts to the queue"),
-            Err(error) => {
-                tracing::warn!(error = %error, "cannot return undelivered alerts; the janitor will")
-            }
-        }
-        if let Err(error) = heartbeat.stop(&mut redis).await {
-            tracing::warn!(error = %error, "cannot remove the heartbeat; it expires by itself");
-        }
+        presence.leave(&mut redis).await;
         background.cancel();
         while tasks.join_next().await.is_some() {}
         admin_task

@@ -10,11 +10,13 @@
 mod dead_letter;
 mod heartbeat;
 mod janitor;
+mod presence;
 mod reliable;
 
 pub use dead_letter::{Failure, dead_letter_payload};
 pub use heartbeat::Heartbeat;
 pub use janitor::{Janitor, SweepReport};
+pub use presence::Presence;
 pub use reliable::{ReliableQueue, push_batch};
 
 /// Errors of queue operations. All are transient from the queue's point of view (Redis
