@@ -182,22 +182,8 @@ impl Courier {
         let alert: Alert = match serde_json::from_slice(&item) {
             Ok(alert) => alert,
             Err(e) => {
-                let failure = Failure::new(format!("not an alert: {e}"), 1);
-                let queue = self.queue.clone();
-                self.settle("dead-lettering", &shutdown, |mut c| {
-                    let (queue, item, failure) = (queue.clone(), item.clone(), failure.clone());
-                    async move {
-                        queue
-                            .dead_letter(&mut c, &item, &failure)
-                            .await
-                            .map_err(|e| e.to_string())
-                    }
-                })
-                .await;
-                self.metrics
-                    .alerts_processed
-                    .with_label_values(&["dlq"])
-                    .inc();
+                self.dead_letter(&item, format!("not an alert: {e}"), 1, None, &shutdown)
+                    .await;
                 return;
             }
         };

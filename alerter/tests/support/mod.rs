@@ -10,20 +10,8 @@ use shared::queue::push_batch;
 use shared::testing::{TestDatabase, TestRedis};
 use std::collections::HashMap;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
-pub struct Running {
-    pub pod: String,
-    stop: CancellationToken,
-    pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
-}
-
-impl Running {
-    pub async fn stop(self) {
-        self.stop.cancel();
-        self.task.await.expect("join").expect("clean shutdown");
-    }
-}
+pub use shared::testing::RunningService as Running;
 
 pub fn config(
     redis: &TestRedis,
@@ -53,13 +41,10 @@ pub async fn start(config: AlerterConfig) -> Running {
         log_level: "warn".into(),
         log_json: false,
     });
-    let pod = config.identity.pod_name.clone();
     let alerter = Alerter::build(config, &prometheus::Registry::new())
         .await
         .expect("alerter builds");
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(alerter.run_until(stop.clone()));
-    Running { pod, stop, task }
+    Running::spawn(|stop| alerter.run_until(stop))
 }
 
 pub fn event(host: &str, message: &str) -> Value {

@@ -2,10 +2,9 @@
 
 use ingestor::Ingestor;
 use shared::config::{Env, IngestorConfig};
-use shared::testing::TestRedis;
+use shared::testing::{RunningService, TestRedis};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use tokio_util::sync::CancellationToken;
 
 pub const KEY: &str = "test-ingest-key";
 
@@ -15,8 +14,7 @@ pub struct Running {
     pub udp: Option<SocketAddr>,
     pub tcp: Option<SocketAddr>,
     pub registry: prometheus::Registry,
-    stop: CancellationToken,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    service: RunningService,
 }
 
 impl Running {
@@ -25,8 +23,7 @@ impl Running {
     }
 
     pub async fn stop(self) {
-        self.stop.cancel();
-        self.task.await.expect("join").expect("clean shutdown");
+        self.service.stop().await;
     }
 }
 
@@ -57,15 +54,13 @@ pub async fn start(config: IngestorConfig) -> Running {
         ingestor.syslog_udp_addr(),
         ingestor.syslog_tcp_addr(),
     );
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(ingestor.run_until(stop.clone()));
+    let service = RunningService::spawn(|stop| ingestor.run_until(stop));
     Running {
         http,
         udp,
         tcp,
         registry,
-        stop,
-        task,
+        service,
     }
 }
 

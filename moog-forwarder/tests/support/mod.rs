@@ -64,17 +64,7 @@ impl Drop for Moog {
     }
 }
 
-pub struct Running {
-    stop: CancellationToken,
-    pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
-}
-
-impl Running {
-    pub async fn stop(self) {
-        self.stop.cancel();
-        self.task.await.expect("join").expect("clean shutdown");
-    }
-}
+pub use shared::testing::RunningService as Running;
 
 pub fn config(
     redis: &TestRedis,
@@ -112,9 +102,7 @@ pub async fn start(config: ForwarderConfig) -> Running {
     let forwarder = Forwarder::build(config, &prometheus::Registry::new())
         .await
         .expect("forwarder builds");
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(forwarder.run_until(stop.clone()));
-    Running { stop, task }
+    Running::spawn(|stop| forwarder.run_until(stop))
 }
 
 pub fn alert(n: usize) -> Alert {

@@ -9,11 +9,13 @@ mod counting;
 mod database;
 mod proxy;
 mod redis;
+mod service;
 
 pub use counting::CountingConnection;
 pub use database::TestDatabase;
 pub use proxy::TcpProxy;
 pub use redis::TestRedis;
+pub use service::RunningService;
 
 use std::future::Future;
 use std::time::Duration;
