@@ -3,6 +3,7 @@
 //! and on shutdown lets deliveries finish (or give up waiting) before returning leftovers
 //! to the queue.
 
+use crate::ack;
 use crate::breaker::{CircuitBreaker, NAME};
 use crate::deliver::Courier;
 use crate::metrics::ForwarderMetrics;
@@ -16,6 +17,7 @@ use shared::keys::WorkerRole;
 use shared::queue::{Heartbeat, Janitor, Presence, ReliableQueue};
 use shared::rate_limit::TokenBucket;
 use shared::redis_conn::RedisConnector;
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +25,8 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 const DYNAMIC_KEYS: &[&str] = &["moog_rate_limit", "moog_rate_period"];
+/// How long the taker waits for more free delivery slots before taking a smaller batch.
+const GATHER_WAIT: Duration = Duration::from_millis(2);
 const PROMOTE_INTERVAL: Duration = Duration::from_millis(100);
 const GAUGE_INTERVAL: Duration = Duration::from_secs(2);
 
@@ -65,7 +69,8 @@ impl Forwarder {
             .context("reading dynamic config")?;
         let courier = Arc::new(Courier {
             client,
-            url: config.webhook_url.clone(),
+            // Parsed once: reqwest would otherwise parse (and IDNA-map) it per request.
+            url: reqwest::Url::parse(&config.webhook_url).context("MOOG_WEBHOOK_URL")?,
             api_key: config.moog_api_key.clone(),
             signature_template: config.signature_template.clone(),
             queue: ReliableQueue::new(&keys, WorkerRole::Moog, &pod, "moog-forwarder"),
@@ -150,19 +155,38 @@ impl Forwarder {
         tasks.spawn(sample_gauges(courier.clone(), background.clone()));
         let admin_task = tokio::spawn(admin.run_until(background.clone()));
 
+        let (acks, delivered) = ack::channel();
+        let deliveries_done = CancellationToken::new();
+        let acker = tokio::spawn(ack::run(
+            courier.clone(),
+            delivered,
+            deliveries_done.clone(),
+        ));
         let slots = Arc::new(Semaphore::new(config.max_in_flight));
         let mut deliveries = tokio::task::JoinSet::new();
         loop {
             // Take only as many alerts as there are free delivery slots: the rest wait in
             // the queue, where any forwarder can take them.
-            let first = tokio::select! {
+            let mut slot = tokio::select! {
                 _ = shutdown.cancelled() => break,
                 permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
             };
-            let room = 1 + slots.available_permits();
+            // Under load slots free up one at a time; wait a moment for a quarter of them,
+            // so that one take, one clearance and one ack serve many alerts.
+            let gather = (config.max_in_flight / 4).saturating_sub(1) as u32;
+            if gather > 0 && slots.available_permits() < gather as usize {
+                let more = slots.clone().acquire_many_owned(gather);
+                if let Ok(Ok(more)) = tokio::time::timeout(GATHER_WAIT, more).await {
+                    slot.merge(more);
+                }
+            }
+            let free = slots.available_permits() as u32;
+            if let Ok(more) = slots.clone().try_acquire_many_owned(free) {
+                slot.merge(more);
+            }
             let taken = tokio::select! {
                 _ = shutdown.cancelled() => break,
-                taken = courier.queue.take_batch(&mut blocking, room, config.pop_timeout) => taken,
+                taken = courier.queue.take_batch(&mut blocking, slot.num_permits(), config.pop_timeout) => taken,
             };
             let items = match taken {
                 Ok(items) => items,
@@ -174,26 +198,32 @@ impl Forwarder {
                     }
                 }
             };
-            let mut permits = vec![first];
-            for _ in 1..items.len() {
-                permits.push(
-                    slots
-                        .clone()
-                        .try_acquire_owned()
-                        .expect("only this loop takes slots"),
-                );
-            }
-            for (item, permit) in items.into_iter().zip(permits) {
-                let (courier, stop) = (courier.clone(), shutdown.clone());
-                deliveries.spawn(async move {
-                    courier.deliver(item, stop).await;
-                    drop(permit);
-                });
+            // One slot per alert taken; the rest go back when `slot` is dropped.
+            let mut pending: VecDeque<_> = items
+                .into_iter()
+                .map(|item| (item, slot.split(1).expect("as many slots as alerts taken")))
+                .collect();
+            drop(slot);
+            while !pending.is_empty() {
+                // Until shutdown, wait for the breaker and for tokens; on shutdown what is
+                // left stays in the processing list and `leave` returns it to the queue.
+                let Some(cleared) = courier.clearance(pending.len(), &shutdown).await else {
+                    break;
+                };
+                for (item, permit) in pending.drain(..cleared.min(pending.len())) {
+                    let (courier, acks, stop) = (courier.clone(), acks.clone(), shutdown.clone());
+                    deliveries.spawn(async move {
+                        courier.deliver(item, &acks, stop).await;
+                        drop(permit);
+                    });
+                }
             }
             while deliveries.try_join_next().is_some() {}
         }
 
         while deliveries.join_next().await.is_some() {}
+        deliveries_done.cancel();
+        acker.await.context("acknowledging task")?;
         presence.leave(&mut redis).await;
         background.cancel();
         while tasks.join_next().await.is_some() {}

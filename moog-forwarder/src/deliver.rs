@@ -1,9 +1,11 @@
-//! Delivering one alert: wait for the breaker and a token (neither costs a retry), POST,
-//! then ack, schedule a delayed retry, or dead-letter, each one atomic step in Redis.
+//! Delivering alerts: wait for the breaker and tokens for a whole batch (neither costs a
+//! retry), POST each, then ack (in batches, see [`crate::ack`]), schedule a delayed retry,
+//! or dead-letter, each one atomic step in Redis.
 //! On shutdown a waiting delivery gives up and leaves its alert in the processing list,
 //! from where it is returned to the queue.
 
-use crate::breaker::{CircuitBreaker, NAME, Transition};
+use crate::ack::Acks;
+use crate::breaker::{BreakerState, CircuitBreaker, NAME, Transition};
 use crate::metrics::ForwarderMetrics;
 use crate::retry;
 use crate::webhook::{self, Delivery};
@@ -14,19 +16,19 @@ use shared::dynamic_config::DynamicConfig;
 use shared::event::Alert;
 use shared::keys::RedisKeys;
 use shared::queue::{Failure, ReliableQueue};
-use shared::rate_limit::{Admission, TokenBucket};
+use shared::rate_limit::{TokenBucket, Tokens};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 /// While the breaker is open, how often a waiting alert asks again.
 const BREAKER_POLL: Duration = Duration::from_millis(250);
-const REDIS_RETRY: Duration = Duration::from_millis(500);
+pub(crate) const REDIS_RETRY: Duration = Duration::from_millis(500);
 const BODY_EXCERPT_BYTES: usize = 500;
 
 /// Everything a delivery needs; shared by all of them.
 pub struct Courier {
     pub client: reqwest::Client,
-    pub url: String,
+    pub url: reqwest::Url,
     pub api_key: Option<SecretString>,
     pub signature_template: String,
     pub queue: ReliableQueue,
@@ -43,13 +45,8 @@ pub struct Courier {
     pub metrics: ForwarderMetrics,
 }
 
-enum Gate {
-    Go,
-    Stop,
-}
-
 impl Courier {
-    fn note(&self, transition: Option<Transition>) {
+    pub(crate) fn note(&self, transition: Option<Transition>) {
         if let Some(t) = transition {
             self.metrics
                 .breaker_changes
@@ -67,17 +64,21 @@ impl Courier {
         }
     }
 
-    async fn pause(&self, how_long: Duration, shutdown: &CancellationToken) -> bool {
+    pub(crate) async fn pause(&self, how_long: Duration, shutdown: &CancellationToken) -> bool {
         tokio::select! {
             _ = shutdown.cancelled() => false,
             _ = tokio::time::sleep(how_long) => true,
         }
     }
 
-    /// Waits until the breaker lets a request through and a token is free.
-    async fn gate(&self, shutdown: &CancellationToken) -> Gate {
+    /// Waits until the breaker lets requests through and tokens are free, then says how
+    /// many of the `wanted` alerts may go now (at least one; exactly one while the breaker
+    /// is half-open: that is its trial). `None` if shutdown came first. One Redis round
+    /// trip for the breaker and one for the tokens, whatever the batch size.
+    pub async fn clearance(&self, wanted: usize, shutdown: &CancellationToken) -> Option<usize> {
         let mut redis = self.redis.clone();
         loop {
+            let mut wanted = wanted.max(1);
             if let Some(breaker) = &self.breaker {
                 match breaker.allow(&mut redis).await {
                     Ok(permission) => {
@@ -85,15 +86,18 @@ impl Courier {
                         if !permission.allowed {
                             self.metrics.circuit_waits.inc();
                             if !self.pause(BREAKER_POLL, shutdown).await {
-                                return Gate::Stop;
+                                return None;
                             }
                             continue;
+                        }
+                        if permission.state == BreakerState::HalfOpen {
+                            wanted = 1;
                         }
                     }
                     Err(error) => {
                         tracing::warn!(error = %error, "cannot read the circuit breaker, retrying");
                         if !self.pause(REDIS_RETRY, shutdown).await {
-                            return Gate::Stop;
+                            return None;
                         }
                         continue;
                     }
@@ -105,18 +109,22 @@ impl Courier {
                     .get("moog_rate_period", self.rate_period.as_secs_f64())
                     .max(0.001),
             );
-            match self.bucket.acquire(&mut redis, limit, period).await {
-                Ok(Admission::Admitted) => return Gate::Go,
-                Ok(Admission::Limited(wait)) => {
+            match self
+                .bucket
+                .acquire_up_to(&mut redis, limit, period, wanted as u64)
+                .await
+            {
+                Ok(Tokens::Granted(granted)) => return Some((granted as usize).min(wanted)),
+                Ok(Tokens::Wait(wait)) => {
                     self.metrics.rate_limit_hits.inc();
                     if !self.pause(wait, shutdown).await {
-                        return Gate::Stop;
+                        return None;
                     }
                 }
                 Err(error) => {
                     tracing::warn!(error = %error, "cannot reach the rate limiter, retrying");
                     if !self.pause(REDIS_RETRY, shutdown).await {
-                        return Gate::Stop;
+                        return None;
                     }
                 }
             }
@@ -125,7 +133,7 @@ impl Courier {
 
     async fn post(&self, body: &Value) -> (Delivery, Option<String>) {
         let started = Instant::now();
-        let mut request = self.client.post(&self.url).json(body);
+        let mut request = self.client.post(self.url.clone()).json(body);
         if let Some(key) = &self.api_key {
             request = request.bearer_auth(key.expose_secret());
         }
@@ -177,8 +185,9 @@ impl Courier {
         }
     }
 
-    /// Delivers the alert `item` (the exact bytes taken from the queue).
-    pub async fn deliver(&self, item: Vec<u8>, shutdown: CancellationToken) {
+    /// Delivers the alert `item` (the exact bytes taken from the queue), which
+    /// [`Courier::clearance`] has let through. A delivered alert goes to `acks`.
+    pub async fn deliver(&self, item: Vec<u8>, acks: &Acks, shutdown: CancellationToken) {
         let alert: Alert = match serde_json::from_slice(&item) {
             Ok(alert) => alert,
             Err(e) => {
@@ -189,16 +198,10 @@ impl Courier {
         };
         let now = chrono::Utc::now().timestamp();
         let body = webhook::payload(&alert, &self.signature_template, now);
-        if let Gate::Stop = self.gate(&shutdown).await {
-            return;
-        }
         let (delivery, detail) = self.post(&body).await;
         let mut redis = self.redis.clone();
         match delivery {
             Delivery::Accepted => {
-                if let Some(breaker) = &self.breaker {
-                    self.note(breaker.record_success(&mut redis).await.ok().flatten());
-                }
                 self.metrics
                     .requests
                     .with_label_values(&["success", ""])
@@ -207,12 +210,7 @@ impl Courier {
                     .alerts_processed
                     .with_label_values(&["success"])
                     .inc();
-                let queue = self.queue.clone();
-                self.settle("acknowledging", &shutdown, |mut c| {
-                    let (queue, item) = (queue.clone(), item.clone());
-                    async move { queue.ack(&mut c, &[item]).await.map_err(|e| e.to_string()) }
-                })
-                .await;
+                acks.delivered(item);
             }
             Delivery::Retry { status, after } => {
                 if let Some(breaker) = &self.breaker {

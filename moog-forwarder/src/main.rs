@@ -3,6 +3,9 @@
 
 use shared::config::{Env, ForwarderConfig, ProcessEnv};
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let config = match ForwarderConfig::from_env(&Env::new(&ProcessEnv)) {

@@ -3,6 +3,7 @@
 //! after a delay), so tests can make "Moog" fail, throttle or hang on purpose.
 //!
 //! Control routes, under `/_mock`: `GET /_mock/received` lists what arrived,
+//! `GET /_mock/count` counts it (cheap enough to poll under load),
 //! `DELETE /_mock/received` forgets it, `PUT /_mock/behaviour` with
 //! `{"status": 500, "delay_ms": 0, "retry_after": null}` changes the answer.
 
@@ -47,9 +48,36 @@ impl Default for Behaviour {
     }
 }
 
+/// A request as stored: the body stays raw bytes until someone lists it, so that
+/// recording costs next to nothing under load (the receiver shares the machine with what
+/// it measures).
+#[derive(Clone)]
+struct Arrival {
+    path: String,
+    authorization: Option<String>,
+    content_type: Option<String>,
+    body: web::Bytes,
+    answered: u16,
+}
+
+impl Arrival {
+    fn to_received(&self) -> Received {
+        let body = serde_json::from_slice(&self.body).unwrap_or_else(
+            |_| serde_json::json!({"unparsed": String::from_utf8_lossy(&self.body)}),
+        );
+        Received {
+            path: self.path.clone(),
+            authorization: self.authorization.clone(),
+            content_type: self.content_type.clone(),
+            body,
+            answered: self.answered,
+        }
+    }
+}
+
 #[derive(Default)]
 struct Inner {
-    received: Vec<Received>,
+    received: Vec<Arrival>,
     behaviour: Behaviour,
 }
 
@@ -66,7 +94,14 @@ impl ReceiverState {
     }
 
     pub fn received(&self) -> Vec<Received> {
-        self.lock().received.clone()
+        // Copied (cheaply: the bodies are shared bytes) and parsed outside the lock, so
+        // that listing does not stall the receiver.
+        let arrivals = self.lock().received.clone();
+        arrivals.iter().map(Arrival::to_received).collect()
+    }
+
+    pub fn count(&self) -> usize {
+        self.lock().received.len()
     }
 
     pub fn clear(&self) {
@@ -98,6 +133,7 @@ impl Receiver {
                 .app_data(web::PayloadConfig::new(16 * 1024 * 1024))
                 .route("/_mock/received", web::get().to(list))
                 .route("/_mock/received", web::delete().to(clear))
+                .route("/_mock/count", web::get().to(count))
                 .route("/_mock/behaviour", web::put().to(set_behaviour))
                 .route(
                     "/health",
@@ -140,22 +176,20 @@ async fn receive(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
-    let parsed = serde_json::from_slice(&body)
-        .unwrap_or_else(|_| serde_json::json!({"unparsed": String::from_utf8_lossy(&body)}));
-    let received = Received {
+    let arrival = Arrival {
         path: req.path().to_owned(),
         authorization: header("authorization"),
         content_type: header("content-type"),
-        body: parsed,
+        body,
         answered: behaviour.status,
     };
-    let external_id = received
-        .body
-        .get("external_id")
-        .and_then(|v| v.as_str())
-        .unwrap_or("-");
-    tracing::info!(path = %received.path, status = behaviour.status, external_id, "webhook received");
-    state.lock().received.push(received);
+    tracing::debug!(
+        path = %arrival.path,
+        status = behaviour.status,
+        external_id = %arrival.to_received().body.get("external_id").and_then(|v| v.as_str()).unwrap_or("-"),
+        "webhook received"
+    );
+    state.lock().received.push(arrival);
     let status = actix_web::http::StatusCode::from_u16(behaviour.status)
         .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = HttpResponse::build(status);
@@ -167,6 +201,11 @@ async fn receive(
 
 async fn list(state: web::Data<ReceiverState>) -> HttpResponse {
     HttpResponse::Ok().json(state.received())
+}
+
+async fn count(state: web::Data<ReceiverState>) -> HttpResponse {
+    let received = state.lock().received.len();
+    HttpResponse::Ok().json(serde_json::json!({ "received": received }))
 }
 
 async fn clear(state: web::Data<ReceiverState>) -> HttpResponse {

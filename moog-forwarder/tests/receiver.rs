@@ -45,6 +45,26 @@ async fn the_receiver_records_posts_and_answers_as_told() {
         .await
         .expect("json");
     assert_eq!(listed.len(), 2);
+    let count: serde_json::Value = client
+        .get(format!("http://{addr}/_mock/count"))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(count, serde_json::json!({"received": 2}));
+    let not_json = client
+        .post(format!("http://{addr}/x"))
+        .body("plain text")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(not_json.status(), 429, "still answering as last told");
+    assert_eq!(
+        state.received()[2].body,
+        serde_json::json!({"unparsed": "plain text"})
+    );
     stop.cancel();
     server.await.expect("join").expect("clean stop");
 }

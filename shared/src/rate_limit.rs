@@ -36,8 +36,8 @@ static SLIDING_LOG: LazyLock<redis::Script> = LazyLock::new(|| {
 });
 
 /// KEYS[1]: the bucket (a hash of `tokens` and `ts`). ARGV: capacity, tokens per second,
-/// cost. Returns {1, 0} when the tokens were taken, else {0, milliseconds until they will
-/// be there}. A new bucket starts empty, so a fresh limit is never exceeded by a burst.
+/// wanted. Takes as many whole tokens as are there, at most `wanted`: returns {taken, 0},
+/// or {0, milliseconds until one will be there}. A new bucket starts empty, so a fresh limit is never exceeded by a burst.
 static TOKEN_BUCKET: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
         r"
@@ -50,12 +50,12 @@ static TOKEN_BUCKET: LazyLock<redis::Script> = LazyLock::new(|| {
         local tokens = tonumber(state[1]) or 0
         local ts = tonumber(state[2]) or now
         tokens = math.min(capacity, tokens + math.max(0, now - ts) * per_ms)
-        local admitted, wait = 0, 0
-        if tokens >= cost then
-            tokens = tokens - cost
-            admitted = 1
+        local admitted, wait = math.min(cost, math.floor(tokens)), 0
+        if admitted >= 1 then
+            tokens = tokens - admitted
         else
-            wait = math.ceil((cost - tokens) / per_ms)
+            admitted = 0
+            wait = math.ceil((1 - tokens) / per_ms)
         end
         redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
         redis.call('PEXPIRE', KEYS[1], math.max(60000, math.ceil(2 * capacity / per_ms)))
@@ -70,6 +70,15 @@ pub enum Admission {
     Admitted,
     /// Try again after this long.
     Limited(Duration),
+}
+
+/// What a request for several tokens got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tokens {
+    /// This many (at least one, at most the number asked for).
+    Granted(u64),
+    /// None is free; one will be after this long.
+    Wait(Duration),
 }
 
 /// A sliding-window limit shared through Redis.
@@ -134,18 +143,33 @@ impl TokenBucket {
         limit: u64,
         period: Duration,
     ) -> redis::RedisResult<Admission> {
+        Ok(match self.acquire_up_to(conn, limit, period, 1).await? {
+            Tokens::Granted(_) => Admission::Admitted,
+            Tokens::Wait(wait) => Admission::Limited(wait),
+        })
+    }
+
+    /// Takes as many tokens as are free, at most `wanted` (one round trip for a whole
+    /// batch of requests); when none is free, says how long until one is.
+    pub async fn acquire_up_to<C: ConnectionLike + Send>(
+        &self,
+        conn: &mut C,
+        limit: u64,
+        period: Duration,
+        wanted: u64,
+    ) -> redis::RedisResult<Tokens> {
         let per_second = limit.max(1) as f64 / period.as_secs_f64().max(0.001);
-        let (admitted, wait_ms): (i64, u64) = TOKEN_BUCKET
+        let (granted, wait_ms): (u64, u64) = TOKEN_BUCKET
             .key(&self.key)
             .arg(limit.max(1))
             .arg(per_second)
-            .arg(1)
+            .arg(wanted.max(1))
             .invoke_async(conn)
             .await?;
-        Ok(if admitted == 1 {
-            Admission::Admitted
+        Ok(if granted >= 1 {
+            Tokens::Granted(granted)
         } else {
-            Admission::Limited(Duration::from_millis(wait_ms.max(1)))
+            Tokens::Wait(Duration::from_millis(wait_ms.max(1)))
         })
     }
 }

@@ -92,3 +92,41 @@ async fn three_callers_sharing_a_bucket_get_the_rate_and_no_more() {
         "admitted {total}, expected 120 ± 5 %"
     );
 }
+
+#[tokio::test]
+async fn a_batch_takes_what_is_there_and_never_more_than_the_capacity() {
+    use shared::rate_limit::{TokenBucket, Tokens};
+    let redis = TestRedis::new().await;
+    let (bucket, mut conn) = (
+        TokenBucket::new(&redis.keys.moog_rate_limit),
+        redis.conn().await,
+    );
+    let (limit, period) = (10u64, Duration::from_secs(1));
+    // A new bucket is empty: the first token is a tenth of a second away.
+    match bucket
+        .acquire_up_to(&mut conn, limit, period, 100)
+        .await
+        .expect("redis")
+    {
+        Tokens::Wait(wait) => assert!(wait <= Duration::from_millis(100), "{wait:?}"),
+        granted => panic!("a new bucket granted {granted:?}"),
+    }
+    // 1.2 s accrue 12 tokens, capped at the capacity of 10.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let first = bucket
+        .acquire_up_to(&mut conn, limit, period, 100)
+        .await
+        .expect("redis");
+    assert_eq!(first, Tokens::Granted(10));
+    let second = bucket
+        .acquire_up_to(&mut conn, limit, period, 3)
+        .await
+        .expect("redis");
+    assert!(matches!(second, Tokens::Wait(_)), "{second:?}");
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let third = bucket
+        .acquire_up_to(&mut conn, limit, period, 2)
+        .await
+        .expect("redis");
+    assert_eq!(third, Tokens::Granted(2), "3.5 tokens accrued, 2 asked for");
+}

@@ -67,6 +67,10 @@ enum Mode {
         queue: String,
         #[arg(long, default_value_t = 200_000)]
         count: u64,
+        /// Push alerts (SPEC §5, as the alerter writes them) instead of events: for
+        /// benchmarking the forwarder on `mutt:alert_queue`.
+        #[arg(long)]
+        alerts: bool,
     },
     /// Send newline-framed syslog over TCP connections.
     SyslogTcp {
@@ -126,7 +130,8 @@ async fn main() -> anyhow::Result<()> {
             redis,
             queue,
             count,
-        } => prefill(&events, &redis, &queue, count).await,
+            alerts,
+        } => prefill(&events, &redis, &queue, count, alerts).await,
         Mode::SyslogUdp { addr, blast } => syslog(&events, &addr, None, blast).await,
         Mode::SyslogTcp {
             addr,
@@ -248,7 +253,13 @@ async fn http(
     Ok(())
 }
 
-async fn prefill(events: &[Value], url: &str, queue: &str, count: u64) -> anyhow::Result<()> {
+async fn prefill(
+    events: &[Value],
+    url: &str,
+    queue: &str,
+    count: u64,
+    alerts: bool,
+) -> anyhow::Result<()> {
     let mut conn = redis::Client::open(url)?
         .get_multiplexed_async_connection()
         .await?;
@@ -268,7 +279,11 @@ async fn prefill(events: &[Value], url: &str, queue: &str, count: u64) -> anyhow
                 event["_correlation_id"] = uuid::Uuid::new_v4().to_string().into();
                 event["_event_id"] = shared::event::EventId::new().to_string().into();
                 event["seq"] = i.into();
-                event.to_string()
+                if alerts {
+                    as_alert(event, i)
+                } else {
+                    event.to_string()
+                }
             })
             .collect();
         pushed += chunk.len() as u64;
@@ -279,6 +294,27 @@ async fn prefill(events: &[Value], url: &str, queue: &str, count: u64) -> anyhow
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The alert the alerter would queue for `event` had rule 1 matched it.
+fn as_alert(event: Value, i: u64) -> String {
+    let text = |field: &str| event[field].as_str().unwrap_or_default().to_owned();
+    let alert = shared::event::Alert {
+        hostname: text("hostname"),
+        team_assignment: "NetOps".into(),
+        severity: shared::event::MoogSeverity::Major,
+        message_body: text("message"),
+        correlation_id: text("_correlation_id"),
+        event_id: event["_event_id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .map(shared::event::EventId),
+        rule_id: Some(1 + (i % 10) as i32),
+        moog_retry_count: 0,
+        extra: Default::default(),
+        raw_json: event,
+    };
+    serde_json::to_string(&alert).expect("an alert always serialises")
 }
 
 fn syslog_line(event: &Value, i: u64) -> String {

@@ -12,13 +12,20 @@ struct Cli {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:18083")]
     listen: SocketAddr,
+    /// The default logs every request it receives; `warn` keeps benchmarks quiet.
+    #[arg(
+        long,
+        env = "LOG_LEVEL",
+        default_value = "info,moog_forwarder::receiver=debug"
+    )]
+    log_level: String,
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     shared::telemetry::init(&shared::config::TelemetryConfig {
-        log_level: "info".into(),
+        log_level: cli.log_level.clone(),
         log_json: false,
     });
     let receiver = match moog_forwarder::receiver::Receiver::bind(cli.listen) {
