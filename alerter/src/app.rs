@@ -13,6 +13,7 @@ use shared::dynamic_config::DynamicConfig;
 use shared::keys::WorkerRole;
 use shared::queue::{Heartbeat, Janitor, Presence, ReliableQueue};
 use shared::redis_conn::RedisConnector;
+use shared::retention::RetentionMetrics;
 use shared::store;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,6 +29,7 @@ pub struct Alerter {
     connector: RedisConnector,
     heartbeat: Heartbeat,
     janitor: Janitor,
+    retention: RetentionMetrics,
 }
 
 impl Alerter {
@@ -39,6 +41,7 @@ impl Alerter {
         let pool = store::connect(&config.db).await?;
         store::check_schema(&pool).await?;
         let metrics = AlerterMetrics::new(registry);
+        let retention = RetentionMetrics::new(registry);
         let cache = Arc::new(RoutingCache::new(pool.clone(), metrics.clone()));
         cache.reload().await.context("loading the rules")?;
         let dynamic = DynamicConfig::new(config.dynamic_config.0);
@@ -98,6 +101,7 @@ impl Alerter {
             connector,
             heartbeat,
             janitor,
+            retention,
         })
     }
 
@@ -120,6 +124,7 @@ impl Alerter {
             connector,
             heartbeat,
             janitor,
+            retention,
         } = self;
         let worker = &workers[0];
         let mut redis = worker.redis.clone();
@@ -168,6 +173,15 @@ impl Alerter {
             worker.pool.clone(),
             worker.keys.clone(),
             worker.metrics.clone(),
+            background.clone(),
+        ));
+        // Partitions ahead, and retention when enabled; other instances skip while one runs.
+        tasks.spawn(shared::retention::run_periodically(
+            worker.pool.clone(),
+            redis.clone(),
+            worker.keys.clone(),
+            config.retention.clone(),
+            retention,
             background.clone(),
         ));
         tasks.spawn(cache::reload_on_sighup(

@@ -33,6 +33,8 @@ pub enum DlqName {
 }
 
 impl DlqName {
+    pub const ALL: [Self; 3] = [Self::Alerter, Self::Moog, Self::Dead];
+
     pub fn parse(text: &str) -> Option<Self> {
         match text {
             "alerter" => Some(Self::Alerter),
@@ -82,6 +84,25 @@ pub struct ReplayReport {
     pub replayed: u64,
     /// Sent to `mutt:dlq:dead` (over the poison cap, or not a JSON object).
     pub dead: u64,
+}
+
+/// What [`Dlq::expire`] did (or, in a dry run, would do).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ExpiryReport {
+    pub expired: u64,
+    pub kept_without_failed_at: u64,
+}
+
+/// An item's `failed_at` (RFC 3339, as `dead_letter_payload` writes it).
+fn failed_at(item: &[u8]) -> Option<chrono::DateTime<Utc>> {
+    #[derive(serde::Deserialize)]
+    struct Stamp {
+        failed_at: String,
+    }
+    let stamp: Stamp = serde_json::from_slice(item).ok()?;
+    chrono::DateTime::parse_from_rfc3339(&stamp.failed_at)
+        .ok()
+        .map(|at| at.with_timezone(&Utc))
 }
 
 pub struct Dlq<'k> {
@@ -148,6 +169,55 @@ impl<'k> Dlq<'k> {
             .query_async(conn)
             .await?;
         Ok(n)
+    }
+
+    /// Removes the items whose `failed_at` is before `cutoff` (with `dry_run`, only
+    /// counts them). Items without a readable `failed_at` are kept and counted: nobody can
+    /// tell how old they are. Reads the list in chunks, so a long DLQ costs memory for one
+    /// chunk only; items pushed meanwhile are at worst looked at twice.
+    pub async fn expire<C: ConnectionLike + Send>(
+        &self,
+        conn: &mut C,
+        name: DlqName,
+        cutoff: chrono::DateTime<Utc>,
+        dry_run: bool,
+    ) -> redis::RedisResult<ExpiryReport> {
+        const CHUNK: i64 = 500;
+        let key = name.key(self.keys);
+        let mut report = ExpiryReport::default();
+        let mut start = 0i64;
+        loop {
+            let items: Vec<Vec<u8>> = redis::cmd("LRANGE")
+                .arg(key)
+                .arg(start)
+                .arg(start + CHUNK - 1)
+                .query_async(conn)
+                .await?;
+            let mut expired = Vec::new();
+            for item in &items {
+                match failed_at(item) {
+                    Some(at) if at < cutoff => expired.push(item),
+                    Some(_) => {}
+                    None => report.kept_without_failed_at += 1,
+                }
+            }
+            let mut removed = 0;
+            if dry_run {
+                report.expired += expired.len() as u64;
+            } else if !expired.is_empty() {
+                let mut pipe = redis::pipe();
+                for item in &expired {
+                    pipe.lrem(key, 1, item.as_slice());
+                }
+                let counts: Vec<u64> = pipe.query_async(conn).await?;
+                removed = counts.iter().sum::<u64>();
+                report.expired += removed;
+            }
+            if (items.len() as i64) < CHUNK {
+                return Ok(report);
+            }
+            start += CHUNK - removed as i64;
+        }
     }
 
     /// Replays up to `count` of the oldest items (all, with `None`).

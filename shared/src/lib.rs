@@ -18,6 +18,7 @@ pub mod tls;
 pub mod dlq;
 pub mod dynamic_config;
 pub mod rate_limit;
+pub mod retention;
 pub mod rules;
 #[cfg(feature = "test-util")]
 pub mod testing;

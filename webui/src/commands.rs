@@ -15,6 +15,16 @@ pub enum Command {
     Migrate,
     /// Insert MUTT v2.5's sample rules, development hosts and device teams where missing.
     Seed,
+    /// Create audit partitions ahead (as `migrate` does), then list every partition with
+    /// its range, size and row estimate, one JSON object per line.
+    Partitions,
+    /// Run partition upkeep and retention once (what a CronJob calls; the alerter also
+    /// runs it every RETENTION_INTERVAL) and print what was done as JSON.
+    Retention {
+        /// Report what would happen, change nothing (also RETENTION_DRY_RUN=true).
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Inspect and manage the dead-letter queues (alerter, moog, dead).
     #[command(subcommand)]
     Dlq(DlqCommand),
@@ -72,6 +82,35 @@ pub async fn run(command: Command, env: &dyn EnvSource) -> anyhow::Result<()> {
                 teams = report.teams,
                 "sample data seeded"
             );
+        }
+        Command::Partitions => {
+            let pool = store::connect(&config.db).await?;
+            store::check_schema(&pool).await?;
+            store::ensure_partitions(&pool, chrono::Utc::now(), config.retention.precreate_months)
+                .await
+                .context("creating audit partitions")?;
+            for partition in store::partition_health(&pool).await? {
+                println!("{}", serde_json::to_string(&partition)?);
+            }
+        }
+        Command::Retention { dry_run } => {
+            let pool = store::connect(&config.db).await?;
+            store::check_schema(&pool).await?;
+            let mut redis = RedisConnector::connect(&config.redis)
+                .await?
+                .shared()
+                .await?;
+            let mut retention = config.retention.clone();
+            retention.dry_run |= dry_run;
+            let report = shared::retention::run_once(
+                &pool,
+                &mut redis,
+                &config.redis.keys,
+                &retention,
+                chrono::Utc::now(),
+            )
+            .await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
         }
         Command::Dlq(action) => dlq(action, &config).await?,
     }

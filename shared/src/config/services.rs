@@ -108,6 +108,8 @@ pub struct AlerterConfig {
     pub defer_sleep: Duration,
     /// Periodic replay of `mutt:dlq:alerter` (v2.5's remediation service).
     pub remediation: RemediationConfig,
+    /// Partition upkeep and retention, run in-process every `retention.interval`.
+    pub retention: RetentionConfig,
     pub dynamic_config: DynamicConfigSwitch,
 }
 
@@ -136,6 +138,7 @@ impl AlerterConfig {
             queue_shed_threshold: env.parse("ALERTER_QUEUE_SHED_THRESHOLD", 2000)?,
             defer_sleep: Duration::from_millis(env.parse("ALERTER_DEFER_SLEEP_MS", 250)?),
             remediation: RemediationConfig::from_env(env)?,
+            retention: RetentionConfig::from_env(env)?,
             dynamic_config: DynamicConfigSwitch::from_env(env)?,
         })
     }
@@ -277,6 +280,10 @@ pub struct RetentionConfig {
     pub enforcement_enabled: bool,
     pub dry_run: bool,
     pub batch_size: u32,
+    /// Archive retired audit months into `event_audit_log_archive` (else drop them).
+    pub archive_enabled: bool,
+    /// How often a service runs partition upkeep and retention in-process.
+    pub interval: Duration,
 }
 
 impl RetentionConfig {
@@ -290,6 +297,8 @@ impl RetentionConfig {
             enforcement_enabled: env.bool("RETENTION_ENFORCEMENT_ENABLED", true)?,
             dry_run: env.bool("RETENTION_DRY_RUN", false)?,
             batch_size: env.int_at_least("RETENTION_BATCH_SIZE", 1000, 1)?,
+            archive_enabled: env.bool("RETENTION_ARCHIVE_ENABLED", true)?,
+            interval: env.positive_seconds("RETENTION_INTERVAL", 3600.0)?,
         })
     }
 }
