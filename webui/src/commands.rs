@@ -6,10 +6,21 @@ use shared::config::{Env, EnvSource, WebuiConfig};
 use shared::dlq::{Dlq, DlqName};
 use shared::redis_conn::RedisConnector;
 use shared::store;
+use shared::store::api_keys::{self, Scope};
 
 /// What `webui` was asked to do.
 #[derive(Clone, Debug, PartialEq, Eq, clap::Subcommand)]
 pub enum Command {
+    /// Serve the web UI and JSON API on SERVER_PORT_WEBUI until SIGTERM/SIGINT.
+    Serve,
+    /// Create a named API key and print it once, alone on stdout.
+    CreateKey {
+        #[arg(long)]
+        name: String,
+        /// Comma-separated: ingest, read, admin.
+        #[arg(long, value_delimiter = ',', required = true)]
+        scopes: Vec<String>,
+    },
     /// Apply pending migrations, create audit partitions for this month and the next
     /// RETENTION_PRECREATE_MONTHS, then exit.
     Migrate,
@@ -58,6 +69,26 @@ pub async fn run(command: Command, env: &dyn EnvSource) -> anyhow::Result<()> {
     let config = WebuiConfig::from_env(&Env::new(env))?;
     shared::telemetry::init(&config.telemetry);
     match command {
+        Command::Serve => {
+            let registry = shared::metrics::new_registry();
+            let webui = crate::Webui::build(config, &registry).await?;
+            webui.run_until(shared::shutdown::on_signal()).await?;
+        }
+        Command::CreateKey { name, scopes } => {
+            let scopes = scopes
+                .iter()
+                .map(|s| {
+                    Scope::parse(s).with_context(|| {
+                        format!("unknown scope {s:?}: expected ingest, read, admin")
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let pool = store::connect(&config.db).await?;
+            store::check_schema(&pool).await?;
+            let key = api_keys::create_key(&pool, &name, &scopes).await?;
+            eprintln!("created key {name:?} with scopes {scopes:?}; it is shown only now:");
+            println!("{key}");
+        }
         Command::Migrate => {
             let pool = store::connect(&config.db).await?;
             let report = store::migrate(&pool).await.context("applying migrations")?;

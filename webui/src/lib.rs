@@ -1,9 +1,19 @@
-//! The web UI and management API (issue #6), and the operator subcommands:
-//! `webui migrate` (apply migrations, create audit partitions ahead), `webui seed`
-//! (MUTT v2.5's sample rules, dev hosts and teams), `webui partitions`, `webui retention`
-//! (the data lifecycle once, see `shared::retention`) and `webui dlq …` (depths, list,
-//! replay, purge the dead-letter queues).
+//! The web UI and management API (issue #6), and the operator subcommands.
 //!
-//! The HTML UI and JSON API are not built yet; `main.rs` offers only the subcommands.
+//! [`app::Webui`] serves the JSON [`api`] (rules, dev hosts, teams, DLQs, partitions,
+//! version) under `/api/v1` and `/api/v2`, with keys checked by [`auth`]. The subcommands
+//! in [`commands`]: `serve`, `create-key`, `migrate` (migrations and audit partitions
+//! ahead), `seed` (MUTT v2.5's sample rules, dev hosts and teams), `partitions`,
+//! `retention` (the data lifecycle once, see `shared::retention`) and `dlq …`.
+//!
+//! Not built yet (issue #6): the HTML pages, the event-audit and config-audit searches,
+//! dynamic config, dashboard data and `POST /rules/test`.
 
+pub mod api;
+pub mod app;
+pub mod auth;
 pub mod commands;
+pub mod error;
+pub mod state;
+
+pub use app::Webui;

@@ -67,3 +67,55 @@ async fn retention_dry_run_changes_nothing_and_a_real_run_keeps_partitions_ahead
         .await
         .expect("partitions listing");
 }
+
+#[tokio::test]
+async fn create_key_prints_the_key_alone_on_stdout_and_stores_only_its_hash() {
+    let (db, redis) = (TestDatabase::new().await, TestRedis::new().await);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_webui"))
+        .args(["create-key", "--name", "noc", "--scopes", "read,admin"])
+        .env_clear()
+        .envs(env(&db, &redis, &[]))
+        .output()
+        .expect("run webui");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).expect("utf-8");
+    let key = stdout.strip_suffix('\n').expect("one line");
+    assert!(
+        !key.contains('\n') && key.starts_with("mutt_") && key.len() == 69,
+        "{stdout:?}"
+    );
+
+    let holder = shared::store::api_keys::find_key(&db.pool, key)
+        .await
+        .expect("lookup")
+        .expect("the key works");
+    assert_eq!(holder.name, "noc");
+    assert!(holder.may(shared::store::api_keys::Scope::Admin));
+    let stored: i64 = db
+        .pool
+        .get()
+        .await
+        .expect("connection")
+        .query_one(
+            "SELECT count(*) FROM api_keys WHERE key_sha256 = $1 OR key_sha256 = $2",
+            &[&key, &shared::store::api_keys::key_hash(key)],
+        )
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(stored, 1, "the hash is stored, never the key");
+
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_webui"))
+        .args(["create-key", "--name", "x", "--scopes", "write"])
+        .env_clear()
+        .envs(env(&db, &redis, &[]))
+        .output()
+        .expect("run webui");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown scope \"write\""));
+    assert!(bad.stdout.is_empty());
+}

@@ -2,7 +2,9 @@
 //! check every service runs at start-up, partitions ahead, retention of the audit tables,
 //! and the v2.5 sample data.
 
+pub mod api_keys;
 pub mod audit;
+pub mod config_audit;
 mod migrations;
 mod partitions;
 mod pool;

@@ -1,0 +1,106 @@
+//! Reading JSON request bodies field by field, so that every wrong field gets a 400 that
+//! names it (a typed serde struct would answer with serde's column numbers), absent and
+//! `null` stay distinguishable for partial updates, and unknown fields are refused rather
+//! than silently ignored.
+
+use crate::error::ApiError;
+use serde_json::{Map, Value};
+
+pub struct Body {
+    fields: Map<String, Value>,
+}
+
+impl Body {
+    /// Checks that every field is one of `known`.
+    pub fn new(fields: Map<String, Value>, known: &[&str]) -> Result<Self, ApiError> {
+        if let Some(unknown) = fields.keys().find(|k| !known.contains(&k.as_str())) {
+            return Err(ApiError::bad(format!(
+                "unknown field {unknown:?}; expected one of: {}",
+                known.join(", ")
+            )));
+        }
+        Ok(Self { fields })
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.fields.contains_key(name)
+    }
+
+    pub fn has_any(&self, names: &[&str]) -> bool {
+        names.iter().any(|n| self.has(n))
+    }
+
+    /// Absent → `None`; `null` → `Some(None)`; a string of at most `max` characters →
+    /// `Some(Some(text))`.
+    pub fn text(&self, name: &str, max: usize) -> Result<Option<Option<String>>, ApiError> {
+        match self.fields.get(name) {
+            None => Ok(None),
+            Some(Value::Null) => Ok(Some(None)),
+            Some(Value::String(s)) if s.chars().count() <= max => Ok(Some(Some(s.clone()))),
+            Some(Value::String(_)) => Err(ApiError::bad(format!(
+                "{name} is longer than {max} characters"
+            ))),
+            Some(other) => Err(ApiError::bad(format!(
+                "{name} must be a string, not {}",
+                kind(other)
+            ))),
+        }
+    }
+
+    /// A string that must be present (when `required`) and not blank.
+    pub fn required_text(
+        &self,
+        name: &str,
+        max: usize,
+        required: bool,
+    ) -> Result<Option<String>, ApiError> {
+        match self.text(name, max)? {
+            None if !required => Ok(None),
+            Some(Some(s)) if !s.trim().is_empty() => Ok(Some(s)),
+            _ => Err(ApiError::bad(format!(
+                "{name} is required and must not be empty"
+            ))),
+        }
+    }
+
+    pub fn integer(&self, name: &str) -> Result<Option<i32>, ApiError> {
+        match self.fields.get(name) {
+            None => Ok(None),
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .and_then(|n| i32::try_from(n).ok())
+                .map(Some)
+                .ok_or_else(|| ApiError::bad(format!("{name} must be a whole number"))),
+            Some(other) => Err(ApiError::bad(format!(
+                "{name} must be a number, not {}",
+                kind(other)
+            ))),
+        }
+    }
+
+    pub fn boolean(&self, name: &str) -> Result<Option<bool>, ApiError> {
+        match self.fields.get(name) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(other) => Err(ApiError::bad(format!(
+                "{name} must be true or false, not {}",
+                kind(other)
+            ))),
+        }
+    }
+
+    pub fn raw(&self, name: &str) -> Option<&Value> {
+        self.fields.get(name)
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

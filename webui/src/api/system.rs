@@ -1,0 +1,39 @@
+//! `/version` (no key, as v2.5) and `/partitions` (issue #9: every audit partition with
+//! its range, size and row estimate).
+
+use crate::auth::authorize;
+use crate::error::ApiResult;
+use crate::state::AppState;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::json;
+use shared::store::{self, api_keys::Scope};
+
+pub const API_VERSION: &str = "2.5";
+pub const SUPPORTED_VERSIONS: &str = "2.5, 2.0, 1.0";
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/version", web::get().to(version))
+        .route("/partitions", web::get().to(partitions));
+}
+
+async fn version() -> HttpResponse {
+    HttpResponse::Ok().json(json!({
+        "current_version": API_VERSION,
+        "default_version": API_VERSION,
+        "supported_versions": ["2.5", "2.0", "1.0"],
+        "version_history": {
+            "2.5": {"released": "2025-11-10", "status": "current"},
+            "2.0": {"released": "2025-11-10", "status": "supported"},
+            "1.0": {"released": "2024-01-01", "status": "supported", "deprecated_in": "3.0", "removal_date": "2026-01-01"},
+        },
+        "server_version": shared::admin::VERSION,
+    }))
+}
+
+async fn partitions(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
+    authorize(&req, &state, Scope::Read).await?;
+    let partitions = store::partition_health(&state.pool)
+        .await
+        .map_err(|e| crate::error::ApiError::Unavailable(e.to_string()))?;
+    Ok(HttpResponse::Ok().json(json!({ "partitions": partitions })))
+}

@@ -1,0 +1,66 @@
+//! The web UI service's face: `build` connects to PostgreSQL and Redis, checks the schema
+//! and binds the HTTP listener (`SERVER_PORT_WEBUI`, 8090); `run_until` serves the JSON API
+//! plus `/health`, `/ready` and `/metrics` until shutdown.
+
+use crate::state::AppState;
+use anyhow::Context;
+use prometheus::Registry;
+use shared::config::WebuiConfig;
+use shared::redis_conn::RedisConnector;
+use shared::store;
+use std::net::SocketAddr;
+use tokio_util::sync::CancellationToken;
+
+pub struct Webui {
+    addr: SocketAddr,
+    server: actix_web::dev::Server,
+}
+
+impl Webui {
+    pub async fn build(config: WebuiConfig, registry: &Registry) -> anyhow::Result<Self> {
+        let pool = store::connect(&config.db).await?;
+        store::check_schema(&pool).await?;
+        let redis = RedisConnector::connect(&config.redis)
+            .await?
+            .shared()
+            .await?;
+        if config.webui_api_key.is_none() {
+            tracing::info!(
+                "WEBUI_API_KEY is not set: only named keys (webui create-key) are accepted"
+            );
+        }
+        let ready = shared::admin::redis_and_db_ready(redis.clone(), Some(pool.clone()));
+        let state = AppState::new(&config, pool, redis);
+        let registry = registry.clone();
+        let server = actix_web::HttpServer::new(move || {
+            actix_web::App::new()
+                .app_data(actix_web::web::Data::new(state.clone()))
+                .configure(|cfg| {
+                    shared::admin::configure(cfg, "mutt-webui", registry.clone(), ready.clone())
+                })
+                .configure(crate::api::mount)
+        })
+        .workers(2)
+        .disable_signals()
+        .shutdown_timeout(5)
+        .bind(SocketAddr::new(config.listen_host, config.port))
+        .with_context(|| format!("binding port {} (SERVER_PORT_WEBUI)", config.port))?;
+        let addr = server.addrs()[0];
+        Ok(Self {
+            addr,
+            server: server.run(),
+        })
+    }
+
+    /// The bound address (port 0 picks a free one).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        tracing::info!(addr = %self.addr, "web UI listening");
+        shared::admin::serve_until(self.server, shutdown)
+            .await
+            .context("web UI listener")
+    }
+}

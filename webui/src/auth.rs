@@ -1,0 +1,65 @@
+//! Who is calling, and may they. A request carries its key in `X-API-KEY`; on `/api/v1`
+//! routes (v2.5's), the `api_key` query parameter is still accepted, and logged as
+//! deprecated. The static `WEBUI_API_KEY` is an `admin` key named `webui-api-key`
+//! (compared in constant time); any other key is looked up by its hash among the named
+//! keys. There is no default key.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use actix_web::{HttpRequest, web};
+use secrecy::ExposeSecret;
+use shared::store::api_keys::{self, KeyHolder, Scope};
+use std::collections::HashMap;
+use subtle::ConstantTimeEq;
+
+/// The name audits record for the static `WEBUI_API_KEY`.
+pub const STATIC_KEY_NAME: &str = "webui-api-key";
+
+fn presented_key(req: &HttpRequest) -> Option<String> {
+    if let Some(key) = req.headers().get("x-api-key").and_then(|v| v.to_str().ok()) {
+        return Some(key.to_owned());
+    }
+    if !req.path().starts_with("/api/v1/") {
+        return None;
+    }
+    let query = web_query(req)?;
+    tracing::warn!(
+        path = req.path(),
+        "api_key in the query string is deprecated; send X-API-KEY"
+    );
+    Some(query)
+}
+
+fn web_query(req: &HttpRequest) -> Option<String> {
+    web::Query::<HashMap<String, String>>::from_query(req.query_string())
+        .ok()?
+        .into_inner()
+        .remove("api_key")
+}
+
+/// The caller, if their key allows `needed`: 401 without a valid key, 403 without the scope.
+pub async fn authorize(
+    req: &HttpRequest,
+    state: &AppState,
+    needed: Scope,
+) -> Result<KeyHolder, ApiError> {
+    let key = presented_key(req).ok_or(ApiError::Unauthorized)?;
+    let holder = match &state.static_key {
+        Some(static_key)
+            if bool::from(key.as_bytes().ct_eq(static_key.expose_secret().as_bytes())) =>
+        {
+            KeyHolder {
+                name: STATIC_KEY_NAME.into(),
+                scopes: vec![Scope::Admin],
+            }
+        }
+        _ => api_keys::find_key(&state.pool, &key)
+            .await?
+            .ok_or(ApiError::Unauthorized)?,
+    };
+    if holder.may(needed) {
+        Ok(holder)
+    } else {
+        Err(ApiError::Forbidden(needed.as_str()))
+    }
+}

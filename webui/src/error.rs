@@ -1,0 +1,92 @@
+//! The API's errors: each a status and a JSON body `{"error": "…"}` that says what is
+//! wrong. Unexpected failures are logged in full and answered with a bare 500 or 503, so
+//! no internals leak (v2.5 returned exception text).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+use std::fmt;
+
+#[derive(Debug)]
+pub enum ApiError {
+    BadRequest(String),
+    Unauthorized,
+    Forbidden(&'static str),
+    NotFound(String),
+    Conflict(String),
+    /// A dependency is down; the detail is logged, not sent.
+    Unavailable(String),
+    /// A bug or an unexpected database answer; the detail is logged, not sent.
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn bad(message: impl Into<String>) -> Self {
+        Self::BadRequest(message.into())
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::BadRequest(m) | Self::NotFound(m) | Self::Conflict(m) => f.write_str(m),
+            Self::Unauthorized => f.write_str("Unauthorized"),
+            Self::Forbidden(scope) => write!(f, "this key lacks the {scope} scope"),
+            Self::Unavailable(_) => f.write_str("Service unavailable"),
+            Self::Internal(_) => f.write_str("Internal server error"),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Unavailable(detail) => tracing::warn!(detail, "request failed: dependency down"),
+            Self::Internal(detail) => tracing::error!(detail, "request failed"),
+            _ => {}
+        }
+        HttpResponse::build(self.status_code()).json(json!({ "error": self.to_string() }))
+    }
+}
+
+impl From<tokio_postgres::Error> for ApiError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        if e.is_closed() || e.code().is_none() {
+            Self::Unavailable(format!("postgresql: {e}"))
+        } else {
+            Self::Internal(format!("postgresql: {e}"))
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for ApiError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        Self::Unavailable(format!("postgresql pool: {e}"))
+    }
+}
+
+impl From<redis::RedisError> for ApiError {
+    fn from(e: redis::RedisError) -> Self {
+        Self::Unavailable(format!("redis: {e}"))
+    }
+}
+
+impl From<shared::store::api_keys::KeyError> for ApiError {
+    fn from(e: shared::store::api_keys::KeyError) -> Self {
+        Self::Unavailable(format!("api keys: {e}"))
+    }
+}
+
+pub type ApiResult<T = HttpResponse> = Result<T, ApiError>;

@@ -1,0 +1,59 @@
+//! What every request handler shares.
+
+use redis::aio::ConnectionManager;
+use secrecy::SecretString;
+use shared::config::WebuiConfig;
+use shared::keys::RedisKeys;
+use shared::store::Pool;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    pub redis: ConnectionManager,
+    pub keys: RedisKeys,
+    /// `WEBUI_API_KEY`: an admin key, when set.
+    pub static_key: Option<SecretString>,
+    pub max_poison_retries: u32,
+}
+
+impl AppState {
+    pub fn new(config: &WebuiConfig, pool: Pool, redis: ConnectionManager) -> Self {
+        Self {
+            pool,
+            redis,
+            keys: config.redis.keys.clone(),
+            static_key: config.webui_api_key.clone(),
+            max_poison_retries: config.remediation.max_poison_retries,
+        }
+    }
+
+    /// Tells every alerter to reload its rules, dev hosts and teams now.
+    pub async fn announce_change(&self) {
+        let mut redis = self.redis.clone();
+        let published: Result<i64, _> = redis::cmd("PUBLISH")
+            .arg(self.keys.rules_changed_channel())
+            .arg("changed")
+            .query_async(&mut redis)
+            .await;
+        if let Err(error) = published {
+            // The change is committed; alerters still pick it up at CACHE_RELOAD_INTERVAL.
+            tracing::warn!(error = %error, "cannot announce the change to the alerters");
+        }
+    }
+}
+
+/// The request's correlation id: a valid `X-Correlation-ID`, else a new one.
+pub fn correlation_id(req: &actix_web::HttpRequest) -> String {
+    req.headers()
+        .get("x-correlation-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| {
+            !id.is_empty()
+                && id.len() <= 64
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}

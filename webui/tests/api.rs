@@ -1,0 +1,709 @@
+//! The JSON API against real PostgreSQL and Redis, the server on port 0: every route of
+//! this slice, status codes and bodies, scopes, v1/v2 parity, audit rows written in the
+//! same transaction as the change, and bad input answered with 400s that change nothing.
+
+mod support;
+
+use futures_util::StreamExt;
+use reqwest::Method;
+use serde_json::{Value, json};
+use support::{ADMIN_KEY, Ui, answer};
+
+const AUDITS: &str = "SELECT count(*) FROM config_audit_log";
+const RULES: &str = "SELECT count(*) FROM alert_rules";
+
+fn new_rule() -> Value {
+    json!({
+        "name": "core link down",
+        "match_string": "LINK-DOWN core",
+        "priority": 7,
+        "prod_handling": "Page_and_ticket",
+        "dev_handling": "Ignore",
+        "team_assignment": "NetOps",
+        "syslog_severity": "error",
+        "reason": "ticket 42"
+    })
+}
+
+#[tokio::test]
+async fn rules_are_created_read_updated_and_deleted_with_an_audit_row_each() {
+    let ui = Ui::start().await;
+    let (status, created) = answer(
+        ui.admin(Method::POST, "/api/v2/rules")
+            .header("X-Correlation-ID", "corr-123")
+            .json(&new_rule())
+            .send()
+            .await
+            .expect("post"),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["message"], "Rule created successfully");
+    let id = created["id"].as_i64().expect("id");
+    assert_eq!(created["rule"]["syslog_severity"], 3, "names become levels");
+    assert_eq!(created["rule"]["match_type"], "contains", "v2.5's default");
+
+    let (status, rule) = answer(
+        ui.admin(Method::GET, &format!("/api/v2/rules/{id}"))
+            .send()
+            .await
+            .expect("get"),
+    )
+    .await;
+    assert_eq!(
+        (status, rule["name"].clone()),
+        (200, json!("core link down"))
+    );
+
+    let (status, updated) = answer(
+        ui.admin(Method::PUT, &format!("/api/v2/rules/{id}"))
+            .json(&json!({"priority": 3, "match_type": "regex", "match_string": "link-down (core|edge)"}))
+            .send()
+            .await
+            .expect("put"),
+    )
+    .await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["message"], "Rule updated successfully");
+    assert_eq!(updated["rule"]["priority"], 3);
+    assert_eq!(
+        updated["rule"]["team_assignment"], "NetOps",
+        "untouched fields stay"
+    );
+
+    let (status, deleted) = answer(
+        ui.admin(Method::DELETE, &format!("/api/v2/rules/{id}"))
+            .json(&json!({"reason": "retired"}))
+            .send()
+            .await
+            .expect("delete"),
+    )
+    .await;
+    assert_eq!(
+        (status, deleted["deactivated"].clone()),
+        (200, json!(false))
+    );
+    let (status, _) = answer(
+        ui.admin(Method::GET, &format!("/api/v2/rules/{id}"))
+            .send()
+            .await
+            .expect("get"),
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    let conn = ui.db.pool.get().await.expect("connection");
+    let audits = conn
+        .query(
+            "SELECT operation, changed_by, reason, correlation_id, old_values, new_values \
+             FROM config_audit_log WHERE table_name = 'alert_rules' AND record_id = $1 ORDER BY id",
+            &[&(id as i32)],
+        )
+        .await
+        .expect("audits");
+    let ops: Vec<String> = audits.iter().map(|r| r.get(0)).collect();
+    assert_eq!(ops, ["CREATE", "UPDATE", "DELETE"]);
+    assert!(
+        audits
+            .iter()
+            .all(|r| r.get::<_, String>(1) == "webui-api-key")
+    );
+    assert_eq!(
+        audits[0].get::<_, Option<String>>(2).as_deref(),
+        Some("ticket 42")
+    );
+    assert_eq!(
+        audits[0].get::<_, Option<String>>(3).as_deref(),
+        Some("corr-123")
+    );
+    assert_eq!(
+        audits[2].get::<_, Option<String>>(2).as_deref(),
+        Some("retired")
+    );
+    let (old, new): (Value, Value) = (audits[1].get(4), audits[1].get(5));
+    assert_eq!(
+        (old["priority"].clone(), new["priority"].clone()),
+        (json!(7), json!(3))
+    );
+    assert!(
+        audits[2].get::<_, Option<Value>>(5).is_none(),
+        "DELETE has no new values"
+    );
+    ui.stop().await;
+}
+
+#[tokio::test]
+async fn a_rule_change_is_announced_to_the_alerters() {
+    let ui = Ui::start().await;
+    let mut pubsub = ui
+        .redis
+        .connector()
+        .redis_client()
+        .get_async_pubsub()
+        .await
+        .expect("pubsub");
+    pubsub
+        .subscribe(ui.redis.keys.rules_changed_channel())
+        .await
+        .expect("subscribe");
+    let (status, _) = answer(
+        ui.admin(Method::POST, "/api/v1/rules")
+            .json(&new_rule())
+            .send()
+            .await
+            .expect("post"),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let message = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        pubsub.on_message().next(),
+    )
+    .await
+    .expect("a notice within 2 s")
+    .expect("a message");
+    assert_eq!(
+        message.get_channel_name(),
+        ui.redis.keys.rules_changed_channel()
+    );
+    ui.stop().await;
+}
+
+#[tokio::test]
+async fn bad_rule_input_is_a_400_that_names_the_problem_and_changes_nothing() {
+    let ui = Ui::start().await;
+    let (rules, audits) = (ui.count(RULES).await, ui.count(AUDITS).await);
+    let with = |patch: Value| {
+        let mut rule = new_rule();
+        for (k, v) in patch.as_object().expect("object") {
+            if v.is_null() {
+                rule.as_object_mut().expect("object").remove(k);
+            } else {
+                rule[k] = v.clone();
+            }
+        }
+        rule
+    };
+    let cases = [
+        (
+            with(json!({"match_type": "regex", "match_string": "(["})),
+            "invalid regex",
+        ),
+        (
+            with(json!({"match_type": "glob"})),
+            "match_type must be one of",
+        ),
+        (
+            with(json!({"priority": "high"})),
+            "priority must be a number",
+        ),
+        (
+            with(json!({"syslog_severity": 9})),
+            "syslog_severity must be",
+        ),
+        (
+            with(json!({"is_active": "yes"})),
+            "is_active must be true or false",
+        ),
+        (
+            with(json!({"team_assignment": null})),
+            "Missing required fields",
+        ),
+        (
+            with(json!({"prod_handling": ""})),
+            "prod_handling is required",
+        ),
+        (
+            with(json!({"match_string": null})),
+            "Either match_string or trap_oid",
+        ),
+        (
+            with(json!({"match_type": "oid_prefix"})),
+            "oid_prefix needs a trap_oid",
+        ),
+        (with(json!({"colour": "red"})), "unknown field \"colour\""),
+        (
+            with(json!({"name": "x".repeat(300)})),
+            "name is longer than 255",
+        ),
+        (json!([1, 2]), "invalid JSON body"),
+    ];
+    for (body, expected) in cases {
+        let (status, reply) = answer(
+            ui.admin(Method::POST, "/api/v2/rules")
+                .json(&body)
+                .send()
+                .await
+                .expect("post"),
+        )
+        .await;
+        assert_eq!(status, 400, "{body} → {reply}");
+        let message = reply["error"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(expected),
+            "{body}: {message:?} lacks {expected:?}"
+        );
+    }
+    // Not JSON at all, and JSON without the content type.
+    for request in [
+        ui.admin(Method::POST, "/api/v2/rules")
+            .header("content-type", "application/json")
+            .body("{not json"),
+        ui.admin(Method::POST, "/api/v2/rules")
+            .body(new_rule().to_string()),
+    ] {
+        let (status, reply) = answer(request.send().await.expect("post")).await;
+        assert_eq!(status, 400, "{reply}");
+        assert!(reply["error"].as_str().is_some());
+    }
+    let (status, reply) = answer(
+        ui.admin(Method::PUT, "/api/v2/rules/1")
+            .json(&json!({"reason": "nothing else"}))
+            .send()
+            .await
+            .expect("put"),
+    )
+    .await;
+    assert_eq!(
+        (status, reply["error"].clone()),
+        (400, json!("No fields to update"))
+    );
+    for path in ["/api/v2/rules/999999", "/api/v2/rules/abc"] {
+        let (status, reply) = answer(ui.admin(Method::GET, path).send().await.expect("get")).await;
+        assert_eq!(status, 404, "{path}: {reply}");
+    }
+    assert_eq!(ui.count(RULES).await, rules, "no rule created or changed");
+    assert_eq!(ui.count(AUDITS).await, audits, "no audit row written");
+    ui.stop().await;
+}
+
+#[tokio::test]
+async fn keys_are_checked_and_scopes_enforced() {
+    let ui = Ui::start().await;
+    let status = |r: reqwest::Response| r.status().as_u16();
+    let get = |key: Option<&str>| ui.request(Method::GET, "/api/v2/rules", key).send();
+    assert_eq!(status(get(None).await.expect("get")), 401);
+    assert_eq!(status(get(Some("wrong")).await.expect("get")), 401);
+    assert_eq!(status(get(Some(&ui.read_key)).await.expect("get")), 200);
+    assert_eq!(status(get(Some(ADMIN_KEY)).await.expect("get")), 200);
+    let (code, body) = answer(get(Some(&ui.ingest_key)).await.expect("get")).await;
+    assert_eq!(
+        (code, body["error"].clone()),
+        (403, json!("this key lacks the read scope"))
+    );
+    let (code, _) = answer(
+        ui.request(Method::POST, "/api/v2/rules", Some(&ui.read_key))
+            .json(&new_rule())
+            .send()
+            .await
+            .expect("post"),
+    )
+    .await;
+    assert_eq!(code, 403, "a read key cannot write");
+    let (code, body) = answer(get(None).await.expect("get")).await;
+    assert_eq!((code, body["error"].clone()), (401, json!("Unauthorized")));
+
+    // v2.5 accepted ?api_key= on its (v1) routes; v2 wants the header.
+    let v1 = ui
+        .client
+        .get(format!("{}/api/v1/rules?api_key={}", ui.base, ui.read_key))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(v1.status(), 200);
+    let v2 = ui
+        .client
+        .get(format!("{}/api/v2/rules?api_key={}", ui.base, ui.read_key))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(v2.status(), 401);
+
+    // A named admin key writes under its own name.
+    let ops = shared::store::api_keys::create_key(
+        &ui.db.pool,
+        "ops-team",
+        &[shared::store::api_keys::Scope::Admin],
+    )
+    .await
+    .expect("key");
+    let (code, _) = answer(
+        ui.request(Method::POST, "/api/v2/dev-hosts", Some(&ops))
+            .json(&json!({"hostname": "lab-1"}))
+            .send()
+            .await
+            .expect("post"),
+    )
+    .await;
+    assert_eq!(code, 201);
+    assert_eq!(
+        ui.count("SELECT count(*) FROM config_audit_log WHERE changed_by = 'ops-team'")
+            .await,
+        1
+    );
+    // No key material in the audit trail.
+    assert_eq!(
+        ui.count(&format!(
+            "SELECT count(*) FROM config_audit_log WHERE changed_by LIKE '%{}%'",
+            &ops[5..15]
+        ))
+        .await,
+        0
+    );
+    ui.stop().await;
+}
+
+#[tokio::test]
+async fn v1_and_v2_answer_alike_with_the_version_headers() {
+    let ui = Ui::start().await;
+    let mut bodies = Vec::new();
+    for (prefix, deprecated) in [("/api/v1", "true"), ("/api/v2", "false")] {
+        for path in ["/rules", "/dev-hosts", "/teams", "/dlq"] {
+            let response = ui
+                .admin(Method::GET, &format!("{prefix}{path}"))
+                .send()
+                .await
+                .expect("get");
+            assert_eq!(response.status(), 200, "{prefix}{path}");
+            let headers = response.headers().clone();
+            assert_eq!(headers["x-api-version"], "2.5");
+            assert_eq!(headers["x-api-supported-versions"], "2.5, 2.0, 1.0");
+            assert_eq!(headers["x-api-deprecated"], deprecated);
+            bodies.push((path, response.json::<Value>().await.expect("json")));
+        }
+    }
+    let (v1, v2) = bodies.split_at(4);
+    assert_eq!(v1, v2, "same payloads under v1 and v2");
+    let (status, version) = answer(
+        ui.request(Method::GET, "/api/v1/version", None)
+            .send()
+            .await
+            .expect("get"),
+    )
+    .await;
+    assert_eq!(
+        (status, version["current_version"].clone()),
+        (200, json!("2.5"))
+    );
+    let (status, body) = answer(
+        ui.admin(Method::GET, "/api/v2/no-such-route")
+            .send()
+            .await
+            .expect("get"),
+    )
+    .await;
+    assert_eq!((status, body["error"].clone()), (404, json!("Not found")));
+    ui.stop().await;
+}
+
+#[tokio::test]
+async fn a_write_whose_audit_row_fails_is_rolled_back() {
+    let ui = Ui::start().await;
+    let rules = ui.count(RULES).await;
+    // Break the audit table: the change must not land without its audit row.
+    ui.db
+        .pool
+        .get()
+        .await
+        .expect("connection")
+        .batch_execute("ALTER TABLE config_audit_log RENAME TO config_audit_log_away")
+        .await
+        .expect("rename");
+    let (status, body) = answer(
+        ui.admin(Method::POST, "/api/v2/rules")
+            .json(&new_rule())
+            .send()
+            .await
+            .expect("post"),
+    )
+    .await;
+    assert_eq!(status, 500);
+    assert_eq!(
+        body,
+        json!({"error": "Internal server error"}),
+        "no internals leak"
+    );
+    let (status, _) = answer(
+        ui.admin(Method::POST, "/api/v2/dev-hosts")
+            .json(&json!({"hostname": "never-added"}))
+            .send()
+            .await
+            .expect("post"),
+    )
+    .await;
+    assert_eq!(status, 500);
+    assert_eq!(ui.count(RULES).await, rules);
+    assert_eq!(
+        ui.count("SELECT count(*) FROM development_hosts WHERE hostname = 'never-added'")
+            .await,
+        0
+    );
+    ui.stop().await;
+}
+
+#[tokio::test]
+async fn deleting_a_rule_that_audit_rows_name_deactivates_it() {
+    let ui = Ui::start().await;
+    let conn = ui.db.pool.get().await.expect("connection");
+    let id: i32 = conn
+        .query_one("SELECT min(id) FROM alert_rules", &[])
+        .await
+        .expect("rule")
+        .get(0);
+    conn.execute(
+        "INSERT INTO event_audit_log (event_timestamp, hostname, matched_rule_id, handling_decision, event_id) \
+         VALUES (now(), 'r1', $1, 'Ignore', gen_random_uuid())",
+        &[&id],
+    )
+    .await
+    .expect("audit row");
+    let (status, body) = answer(
+        ui.admin(Method::DELETE, &format!("/api/v2/rules/{id}"))
+            .send()
+            .await
+            .expect("delete"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["deactivated"].clone()),
+        (200, json!(true)),
+        "{body}"
+    );
+    let (_, rule) = answer(
+        ui.admin(Method::GET, &format!("/api/v2/rules/{id}"))
+            .send()
+            .await
+            .expect("get"),
+    )
+    .await;
+    assert_eq!(rule["is_active"], false);
+    ui.stop().await;
+}
+
+#[tokio::test]
+async fn dev_hosts_and_teams_behave_as_in_v25_and_are_audited() {
+    let ui = Ui::start().await;
+    let audits = ui.count(AUDITS).await;
+    let send = |method: Method, path: &str, body: Option<Value>| {
+        let request = ui.admin(method, path);
+        let request = match body {
+            Some(body) => request.json(&body),
+            None => request,
+        };
+        async move { answer(request.send().await.expect("request")).await }
+    };
+    assert_eq!(
+        send(
+            Method::POST,
+            "/api/v1/dev-hosts",
+            Some(json!({"hostname": "lab-9"}))
+        )
+        .await,
+        (201, json!({"message": "Dev host added successfully"}))
+    );
+    assert_eq!(
+        send(
+            Method::POST,
+            "/api/v1/dev-hosts",
+            Some(json!({"hostname": "lab-9"}))
+        )
+        .await,
+        (409, json!({"error": "Hostname already exists"}))
+    );
+    assert_eq!(
+        send(Method::POST, "/api/v1/dev-hosts", Some(json!({}))).await,
+        (400, json!({"error": "hostname is required"}))
+    );
+    let (_, hosts) = send(Method::GET, "/api/v1/dev-hosts", None).await;
+    assert!(
+        hosts["hosts"]
+            .as_array()
+            .expect("hosts")
+            .contains(&json!({"hostname": "lab-9"}))
+    );
+    assert_eq!(
+        send(Method::DELETE, "/api/v1/dev-hosts/lab-9", None).await,
+        (200, json!({"message": "Dev host deleted successfully"}))
+    );
+    assert_eq!(
+        send(Method::DELETE, "/api/v1/dev-hosts/lab-9", None).await,
+        (404, json!({"error": "Hostname not found"}))
+    );
+
+    let team = json!({"hostname": "edge-7", "team_assignment": "Transport"});
+    assert_eq!(
+        send(Method::POST, "/api/v1/teams", Some(team.clone())).await,
+        (201, json!({"message": "Team mapping added successfully"}))
+    );
+    assert_eq!(
+        send(Method::POST, "/api/v1/teams", Some(team)).await,
+        (
+            409,
+            json!({"error": "Hostname already has a team assignment"})
+        )
+    );
+    assert_eq!(
+        send(
+            Method::POST,
+            "/api/v1/teams",
+            Some(json!({"hostname": "x"}))
+        )
+        .await,
+        (
+            400,
+            json!({"error": "hostname and team_assignment are required"})
+        )
+    );
+    assert_eq!(
+        send(
+            Method::PUT,
+            "/api/v1/teams/edge-7",
+            Some(json!({"team_assignment": "Core"}))
+        )
+        .await,
+        (200, json!({"message": "Team mapping updated successfully"}))
+    );
+    assert_eq!(
+        send(
+            Method::PUT,
+            "/api/v1/teams/nope",
+            Some(json!({"team_assignment": "Core"}))
+        )
+        .await,
+        (404, json!({"error": "Hostname not found"}))
+    );
+    let (_, teams) = send(Method::GET, "/api/v1/teams", None).await;
+    assert!(
+        teams["teams"]
+            .as_array()
+            .expect("teams")
+            .contains(&json!({"hostname": "edge-7", "team_assignment": "Core"}))
+    );
+    assert_eq!(
+        send(Method::DELETE, "/api/v1/teams/edge-7", None).await,
+        (200, json!({"message": "Team mapping deleted successfully"}))
+    );
+    assert_eq!(
+        ui.count(AUDITS).await,
+        audits + 5,
+        "host add and delete, team add, update and delete"
+    );
+    ui.stop().await;
+}
+
+#[tokio::test]
+async fn dlqs_are_listed_replayed_and_purged_with_the_right_scopes() {
+    let ui = Ui::start().await;
+    let mut redis = ui.redis.conn().await;
+    let item = json!({"hostname": "r1", "message": "m", "failed_at": "2026-11-22T12:00:00.000Z",
+                      "failure_reason": "postgres refused", "attempts": 4});
+    let _: () = redis::cmd("LPUSH")
+        .arg(&ui.redis.keys.alerter_dlq)
+        .arg(item.to_string())
+        .arg(item.to_string())
+        .query_async(&mut redis)
+        .await
+        .expect("lpush");
+
+    let (status, depths) = answer(
+        ui.request(Method::GET, "/api/v2/dlq", Some(&ui.read_key))
+            .send()
+            .await
+            .expect("get"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(depths["dlqs"][0], json!({"name": "alerter", "depth": 2}));
+    let (status, listed) = answer(
+        ui.request(
+            Method::GET,
+            "/api/v2/dlq/alerter?limit=1",
+            Some(&ui.read_key),
+        )
+        .send()
+        .await
+        .expect("get"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(listed["items"].as_array().expect("items").len(), 1);
+    assert_eq!(listed["items"][0]["failure_reason"], "postgres refused");
+    for (path, expected) in [
+        ("/api/v2/dlq/alerter?limit=500", 400),
+        ("/api/v2/dlq/alerter?limit=x", 400),
+        ("/api/v2/dlq/nope", 404),
+    ] {
+        let response = ui.admin(Method::GET, path).send().await.expect("get");
+        assert_eq!(response.status(), expected, "{path}");
+    }
+
+    let replay = |key: &str, body: Value| {
+        ui.request(Method::POST, "/api/v2/dlq/alerter/replay", Some(key))
+            .json(&body)
+            .send()
+    };
+    assert_eq!(
+        replay(&ui.read_key, json!({"all": true}))
+            .await
+            .expect("post")
+            .status(),
+        403
+    );
+    let (status, body) = answer(replay(ADMIN_KEY, json!({"count": 0})).await.expect("post")).await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = answer(replay(ADMIN_KEY, json!({"count": 1})).await.expect("post")).await;
+    assert_eq!((status, body), (200, json!({"replayed": 1, "dead": 0})));
+    let queued: Vec<String> = redis::cmd("LRANGE")
+        .arg(&ui.redis.keys.ingest_queue)
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut redis)
+        .await
+        .expect("lrange");
+    assert_eq!(queued.len(), 1, "back on the ingest queue");
+    assert!(
+        !queued[0].contains("failure_reason"),
+        "metadata removed on replay"
+    );
+
+    let (status, body) = answer(
+        ui.admin(Method::POST, "/api/v2/dlq/dead/replay")
+            .json(&json!({"all": true}))
+            .send()
+            .await
+            .expect("post"),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = answer(
+        ui.admin(Method::DELETE, "/api/v2/dlq/alerter")
+            .send()
+            .await
+            .expect("delete"),
+    )
+    .await;
+    assert_eq!((status, body), (200, json!({"purged": 1})));
+    ui.stop().await;
+}
+
+#[tokio::test]
+async fn partitions_are_listed_with_range_size_and_estimate() {
+    let ui = Ui::start().await;
+    shared::store::ensure_partitions(&ui.db.pool, chrono::Utc::now(), 1)
+        .await
+        .expect("partitions");
+    let (status, body) = answer(
+        ui.request(Method::GET, "/api/v2/partitions", Some(&ui.read_key))
+            .send()
+            .await
+            .expect("get"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let partitions = body["partitions"].as_array().expect("partitions");
+    assert_eq!(partitions.len(), 3, "DEFAULT, this month and next: {body}");
+    assert!(partitions.iter().all(|p| p["range"].as_str().is_some()
+        && p["size"].as_str().is_some()
+        && p["row_estimate"].as_i64().is_some()));
+    ui.stop().await;
+}

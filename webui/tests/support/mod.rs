@@ -1,0 +1,102 @@
+//! A web UI on port 0 against a fresh schema and Redis prefix, with the v2.5 sample data,
+//! the static admin key and two named keys (read, ingest).
+
+#![allow(dead_code)] // each test file uses part of this
+
+use reqwest::{Client, Method, RequestBuilder, Response};
+use serde_json::Value;
+use shared::config::{Env, WebuiConfig};
+use shared::store::api_keys::{self, Scope};
+use shared::testing::{RunningService, TestDatabase, TestRedis};
+use std::collections::HashMap;
+
+pub const ADMIN_KEY: &str = "static-admin-key-for-tests";
+
+pub struct Ui {
+    pub db: TestDatabase,
+    pub redis: TestRedis,
+    pub base: String,
+    pub read_key: String,
+    pub ingest_key: String,
+    pub client: Client,
+    service: Option<RunningService>,
+}
+
+impl Ui {
+    pub async fn start() -> Self {
+        let (db, redis) = (TestDatabase::new().await, TestRedis::new().await);
+        shared::store::seed_v25_samples(&db.pool)
+            .await
+            .expect("seed");
+        let vars: HashMap<String, String> = [
+            ("DB_HOST", db.config.host.clone()),
+            ("DB_PORT", db.config.port.to_string()),
+            ("DB_NAME", db.config.name.clone()),
+            ("DB_USER", db.config.user.clone()),
+            ("DB_SCHEMA", db.schema().to_owned()),
+            ("DB_TLS_ENABLED", "false".into()),
+            ("REDIS_HOST", redis.config.host.clone()),
+            ("REDIS_PORT", redis.config.port.to_string()),
+            ("REDIS_TLS_ENABLED", "false".into()),
+            ("REDIS_KEY_PREFIX", redis.keys.prefix.clone()),
+            ("LISTEN_HOST", "127.0.0.1".into()),
+            ("SERVER_PORT_WEBUI", "0".into()),
+            ("WEBUI_API_KEY", ADMIN_KEY.into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let config = WebuiConfig::from_env(&Env::new(&vars)).expect("config");
+        let webui = webui::Webui::build(config, &prometheus::Registry::new())
+            .await
+            .expect("build");
+        let base = format!("http://{}", webui.addr());
+        let service = RunningService::spawn(|stop| webui.run_until(stop));
+        let read_key = api_keys::create_key(&db.pool, "reader", &[Scope::Read])
+            .await
+            .expect("read key");
+        let ingest_key = api_keys::create_key(&db.pool, "sender", &[Scope::Ingest])
+            .await
+            .expect("ingest key");
+        Self {
+            db,
+            redis,
+            base,
+            read_key,
+            ingest_key,
+            client: Client::new(),
+            service: Some(service),
+        }
+    }
+
+    pub fn request(&self, method: Method, path: &str, key: Option<&str>) -> RequestBuilder {
+        let request = self.client.request(method, format!("{}{path}", self.base));
+        match key {
+            Some(key) => request.header("X-API-KEY", key),
+            None => request,
+        }
+    }
+
+    /// As the static admin key.
+    pub fn admin(&self, method: Method, path: &str) -> RequestBuilder {
+        self.request(method, path, Some(ADMIN_KEY))
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        let conn = self.db.pool.get().await.expect("connection");
+        conn.query_one(sql, &[]).await.expect(sql).get(0)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(service) = self.service.take() {
+            service.stop().await;
+        }
+    }
+}
+
+/// Status and JSON body.
+pub async fn answer(response: Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, body)
+}
