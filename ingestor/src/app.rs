@@ -10,6 +10,7 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use prometheus::Registry;
 use shared::config::IngestorConfig;
+use shared::key_directory::KeyCache;
 use shared::rate_limit::SlidingWindowLimiter;
 use shared::redis_conn::RedisConnector;
 use std::net::SocketAddr;
@@ -20,6 +21,9 @@ use tokio_util::sync::CancellationToken;
 
 /// How long shutdown waits for queued writes to be acknowledged.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a named key's answer is reused: a new or revoked key takes effect within it.
+const NAMED_KEY_CACHE_TTL: Duration = Duration::from_secs(10);
 
 pub struct Ingestor {
     config: IngestorConfig,
@@ -38,9 +42,12 @@ pub struct Ingestor {
 impl Ingestor {
     /// Connects to Redis and binds the HTTP and syslog listeners; starts no work yet.
     pub async fn build(config: IngestorConfig, registry: &Registry) -> anyhow::Result<Self> {
-        let api_key = config.ingest_api_key.clone().context(
-            "INGEST_API_KEY (or INGEST_API_KEY_FILE) is not set: every ingest request would be refused",
-        )?;
+        let api_key = config.ingest_api_key.clone();
+        if api_key.is_none() {
+            tracing::info!(
+                "INGEST_API_KEY is not set: only named keys with scope ingest are accepted"
+            );
+        }
         let connector = RedisConnector::connect(&config.redis).await?;
         let redis = connector.shared().await?;
         let metrics = IngestMetrics::new(registry);
@@ -71,6 +78,9 @@ impl Ingestor {
             queue: queue.clone(),
             limiter,
             api_key,
+            named_keys: KeyCache::new(NAMED_KEY_CACHE_TTL),
+            redis: redis.clone(),
+            keys: config.redis.keys.clone(),
             required_fields: config.required_fields.clone(),
             limits: config.limits,
             metrics: metrics.clone(),

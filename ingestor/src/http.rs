@@ -15,7 +15,10 @@ use redis::aio::ConnectionManager;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use shared::config::IngestLimits;
+use shared::key_directory::KeyCache;
+use shared::keys::RedisKeys;
 use shared::rate_limit::{Admission, SlidingWindowLimiter};
+use shared::store::api_keys::Scope;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
@@ -27,7 +30,12 @@ pub struct IngestState {
     pub writer: Writer,
     pub queue: Arc<QueueDepth>,
     pub limiter: Option<(SlidingWindowLimiter, ConnectionManager)>,
-    pub api_key: SecretString,
+    /// `INGEST_API_KEY`, when set.
+    pub api_key: Option<SecretString>,
+    /// Named keys (`webui create-key … --scopes ingest`), read from Redis.
+    pub named_keys: KeyCache,
+    pub redis: ConnectionManager,
+    pub keys: RedisKeys,
     pub required_fields: Vec<String>,
     pub limits: IngestLimits,
     pub metrics: IngestMetrics,
@@ -41,13 +49,29 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .default_service(web::to(unknown));
 }
 
-fn key_is_valid(req: &HttpRequest, state: &IngestState) -> bool {
-    let presented = req
-        .headers()
-        .get("x-api-key")
-        .map(|v| v.as_bytes())
-        .unwrap_or_default();
-    bool::from(presented.ct_eq(state.api_key.expose_secret().as_bytes()))
+/// The static `INGEST_API_KEY` (constant-time compare), or a named key with scope
+/// `ingest` from the key directory in Redis (cached; see `shared::key_directory`).
+async fn key_is_valid(req: &HttpRequest, state: &IngestState) -> bool {
+    let Some(presented) = req.headers().get("x-api-key").and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    if let Some(key) = &state.api_key
+        && bool::from(presented.as_bytes().ct_eq(key.expose_secret().as_bytes()))
+    {
+        return true;
+    }
+    match state
+        .named_keys
+        .holder(&mut state.redis.clone(), &state.keys, presented)
+        .await
+    {
+        Ok(holder) => holder.is_some_and(|h| h.may(Scope::Ingest)),
+        Err(error) => {
+            // Redis down: the event could not be queued anyway.
+            tracing::warn!(error = %error, "cannot read the key directory");
+            false
+        }
+    }
 }
 
 fn error(status: StatusCode, message: impl Into<String>, correlation_id: &str) -> HttpResponse {
@@ -67,7 +91,7 @@ fn fail(state: &IngestState, reason: &str) {
 /// v2.5: unknown paths are 401 without a valid key and 404 with one.
 async fn unknown(req: HttpRequest, state: web::Data<IngestState>) -> HttpResponse {
     let correlation_id = intake::correlation_id(header(&req, "x-correlation-id"));
-    if key_is_valid(&req, &state) {
+    if key_is_valid(&req, &state).await {
         error(StatusCode::NOT_FOUND, "Not Found", &correlation_id)
     } else {
         error(StatusCode::UNAUTHORIZED, "Unauthorized", &correlation_id)
@@ -99,7 +123,7 @@ async fn ingest(
     state: web::Data<IngestState>,
 ) -> HttpResponse {
     let correlation_id = intake::correlation_id(header(&req, "x-correlation-id"));
-    if !key_is_valid(&req, &state) {
+    if !key_is_valid(&req, &state).await {
         fail(&state, "auth");
         return error(StatusCode::UNAUTHORIZED, "Unauthorized", &correlation_id);
     }

@@ -509,3 +509,56 @@ async fn with_redis_gone_ingest_is_503_quickly_not_a_hang() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn named_keys_with_the_ingest_scope_are_accepted_and_others_refused() {
+    use shared::store::api_keys::{KeyHolder, Scope, key_hash};
+    let redis = TestRedis::new().await;
+    // What `webui create-key` mirrors into Redis for the ingestor.
+    let holder = |name: &str, scopes: Vec<Scope>| KeyHolder {
+        name: name.into(),
+        scopes,
+    };
+    shared::key_directory::publish(
+        &mut redis.conn().await,
+        &redis.keys,
+        &[
+            (
+                key_hash("mutt_sender"),
+                holder("syslog-relay", vec![Scope::Ingest]),
+            ),
+            (
+                key_hash("mutt_operator"),
+                holder("noc", vec![Scope::Read, Scope::Admin]),
+            ),
+        ],
+    )
+    .await
+    .expect("publish");
+    // Without INGEST_API_KEY: named keys only.
+    let mut config = config(&redis, &[]);
+    config.ingest_api_key = None;
+    let app = start(config).await;
+    let send = |key: &'static str| {
+        let url = app.url("/ingest");
+        async move {
+            post(&url, event().to_string(), "application/json", Some(key))
+                .await
+                .0
+        }
+    };
+    assert_eq!(send("mutt_sender").await, StatusCode::OK);
+    assert_eq!(
+        send("mutt_operator").await,
+        StatusCode::UNAUTHORIZED,
+        "admin is not ingest"
+    );
+    assert_eq!(send("mutt_unknown").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        send(KEY).await,
+        StatusCode::UNAUTHORIZED,
+        "no static key configured"
+    );
+    assert_eq!(queued(&redis).await.len(), 1);
+    app.stop().await;
+}

@@ -44,6 +44,8 @@ pub struct RedisKeys {
     pub moog_rate_limit: String,
     /// Alerts waiting for a delayed retry: a sorted set scored by due time (ms).
     pub moog_retry_queue: String,
+    /// Named API keys mirrored from PostgreSQL (`crate::key_directory`): hash → holder.
+    pub api_keys: String,
 }
 
 impl RedisKeys {
@@ -66,6 +68,7 @@ impl RedisKeys {
             ingest_rate_limit: k("rate_limit:ingestor"),
             moog_rate_limit: k("rate_limit:moog"),
             moog_retry_queue: k("retry:moog"),
+            api_keys: k("api_keys"),
         }
     }
 

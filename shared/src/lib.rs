@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod config;
 pub mod event;
+pub mod key_directory;
 pub mod keys;
 pub mod metrics;
 pub mod queue;

@@ -253,7 +253,7 @@ pub async fn run_once<C: ConnectionLike + Send>(
     } else {
         store::ensure_partitions_with(locked.client(), now, config.precreate_months).await
     }
-    .map_err(|e| LifecycleError::Partitions(e.to_string()))?;
+    .map_err(|e| LifecycleError::Partitions(store::describe(&e)))?;
 
     if config.enforcement_enabled {
         let policy = AuditRetention {
@@ -266,7 +266,7 @@ pub async fn run_once<C: ConnectionLike + Send>(
         };
         let audit = store::retention::enforce(locked.client(), &policy, now)
             .await
-            .map_err(|e| LifecycleError::Audit(e.to_string()))?;
+            .map_err(|e| LifecycleError::Audit(store::describe(&e)))?;
         report.audit = Some(audit);
         let dlq_cutoff = now - chrono::Duration::days(i64::from(config.dlq_retention_days));
         let dlq = Dlq::new(keys);

@@ -283,3 +283,53 @@ async fn migrations_upgrade_a_live_v25_database_in_place() {
         .get(0);
     assert_eq!(name, None, "new columns added to old rows");
 }
+
+#[tokio::test]
+async fn a_partition_is_created_while_audit_rows_for_its_month_keep_arriving() {
+    let db = TestDatabase::new().await;
+    store::seed_v25_samples(&db.pool).await.expect("seed");
+    let now = Utc::now();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (pool, stop) = (db.pool.clone(), stop.clone());
+        tokio::spawn(async move {
+            let conn = pool.get().await.expect("connection");
+            let mut written = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                conn.execute(
+                    "INSERT INTO event_audit_log (event_timestamp, hostname, matched_rule_id, handling_decision, event_id) \
+                     VALUES (now(), 'r1', (SELECT min(id) FROM alert_rules), 'Ignore', gen_random_uuid())",
+                    &[],
+                )
+                .await
+                .expect("an insert during partition creation");
+                written += 1;
+            }
+            written
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let created = store::ensure_partitions(&db.pool, now, 1)
+        .await
+        .expect("created while rows arrive");
+    assert_eq!(created.len(), 2);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let written = writer.await.expect("writer");
+    let conn = db.pool.get().await.expect("connection");
+    let (total, in_default): (i64, i64) = {
+        let row = conn
+            .query_one(
+                "SELECT count(*), count(*) FILTER (WHERE tableoid = 'event_audit_log_default'::regclass) FROM event_audit_log",
+                &[],
+            )
+            .await
+            .expect("count");
+        (row.get(0), row.get(1))
+    };
+    assert_eq!(total as u64, written, "every row kept");
+    assert_eq!(
+        in_default, 0,
+        "all moved into, or written to, the month's partition"
+    );
+}

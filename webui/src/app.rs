@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 pub struct Webui {
     addr: SocketAddr,
     server: actix_web::dev::Server,
+    state: AppState,
 }
 
 impl Webui {
@@ -31,10 +32,11 @@ impl Webui {
         }
         let ready = shared::admin::redis_and_db_ready(redis.clone(), Some(pool.clone()));
         let state = AppState::new(&config, pool, redis);
+        let app_state = state.clone();
         let registry = registry.clone();
         let server = actix_web::HttpServer::new(move || {
             actix_web::App::new()
-                .app_data(actix_web::web::Data::new(state.clone()))
+                .app_data(actix_web::web::Data::new(app_state.clone()))
                 .configure(|cfg| {
                     shared::admin::configure(cfg, "mutt-webui", registry.clone(), ready.clone())
                 })
@@ -49,6 +51,7 @@ impl Webui {
         Ok(Self {
             addr,
             server: server.run(),
+            state,
         })
     }
 
@@ -59,8 +62,16 @@ impl Webui {
 
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         tracing::info!(addr = %self.addr, "web UI listening");
-        shared::admin::serve_until(self.server, shutdown)
+        let mirror = tokio::spawn(crate::keys::mirror_periodically(
+            self.state.pool.clone(),
+            self.state.redis.clone(),
+            self.state.keys.clone(),
+            shutdown.clone(),
+        ));
+        let served = shared::admin::serve_until(self.server, shutdown)
             .await
-            .context("web UI listener")
+            .context("web UI listener");
+        mirror.await.context("key mirror task")?;
+        served
     }
 }

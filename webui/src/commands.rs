@@ -88,6 +88,15 @@ pub async fn run(command: Command, env: &dyn EnvSource) -> anyhow::Result<()> {
             let key = api_keys::create_key(&pool, &name, &scopes).await?;
             eprintln!("created key {name:?} with scopes {scopes:?}; it is shown only now:");
             println!("{key}");
+            // The ingestor reads keys from Redis; a running web UI would mirror it within a
+            // minute, this makes it usable at once.
+            let mut redis = RedisConnector::connect(&config.redis)
+                .await?
+                .shared()
+                .await?;
+            crate::keys::mirror(&pool, &mut redis, &config.redis.keys)
+                .await
+                .context("mirroring the keys to Redis (run `webui serve` to retry)")?;
         }
         Command::Migrate => {
             let pool = store::connect(&config.db).await?;

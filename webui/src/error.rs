@@ -66,7 +66,7 @@ impl From<tokio_postgres::Error> for ApiError {
         if e.is_closed() || e.code().is_none() {
             Self::Unavailable(format!("postgresql: {e}"))
         } else {
-            Self::Internal(format!("postgresql: {e}"))
+            Self::Internal(format!("postgresql: {}", shared::store::describe(&e)))
         }
     }
 }

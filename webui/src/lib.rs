@@ -14,6 +14,7 @@ pub mod app;
 pub mod auth;
 pub mod commands;
 pub mod error;
+pub mod keys;
 pub mod state;
 
 pub use app::Webui;

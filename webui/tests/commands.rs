@@ -108,6 +108,10 @@ async fn create_key_prints_the_key_alone_on_stdout_and_stores_only_its_hash() {
         .expect("count")
         .get(0);
     assert_eq!(stored, 1, "the hash is stored, never the key");
+    let mirrored = shared::key_directory::lookup(&mut redis.conn().await, &redis.keys, key)
+        .await
+        .expect("redis");
+    assert_eq!(mirrored, Some(holder), "mirrored for the ingestor at once");
 
     let bad = std::process::Command::new(env!("CARGO_BIN_EXE_webui"))
         .args(["create-key", "--name", "x", "--scopes", "write"])

@@ -2,12 +2,12 @@
 //! hashes, looked up by hash. The key text exists only in the creator's terminal.
 
 use deadpool_postgres::Pool;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// What a key may do. `admin` includes `read`; `ingest` is separate (senders must not read
 /// the configuration, operators' keys need not ingest).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     Ingest,
@@ -41,7 +41,7 @@ impl fmt::Display for Scope {
 }
 
 /// Who is calling: the key's name (what audits record) and its scopes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyHolder {
     pub name: String,
     pub scopes: Vec<Scope>,
@@ -128,4 +128,28 @@ pub async fn find_key(pool: &Pool, key: &str) -> Result<Option<KeyHolder>, KeyEr
             scopes: scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
         }
     }))
+}
+
+/// Every active key as (hash, holder): what `crate::key_directory::publish` mirrors.
+pub async fn active_keys(pool: &Pool) -> Result<Vec<(String, KeyHolder)>, KeyError> {
+    let conn = pool.get().await?;
+    let rows = conn
+        .query(
+            "SELECT key_sha256, name, scopes FROM api_keys WHERE revoked_at IS NULL ORDER BY id",
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let scopes: Vec<String> = row.get(2);
+            (
+                row.get::<_, String>(0),
+                KeyHolder {
+                    name: row.get(1),
+                    scopes: scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
+                },
+            )
+        })
+        .collect())
 }

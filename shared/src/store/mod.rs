@@ -21,3 +21,17 @@ pub use pool::{PoolError, connect};
 pub use seed::{SeedReport, seed_v25_samples};
 
 pub use deadpool_postgres::Pool;
+
+/// A PostgreSQL error with the server's message, code and detail (its `Display` says only
+/// "db error").
+pub fn describe(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!(
+            "{} ({}){}",
+            db.message(),
+            db.code().code(),
+            db.detail().map(|d| format!(": {d}")).unwrap_or_default()
+        ),
+        None => error.to_string(),
+    }
+}

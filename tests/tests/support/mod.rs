@@ -1,0 +1,234 @@
+//! The sandbox: ingestor, alerter, moog-forwarder and web UI in this process on port 0,
+//! against one Redis prefix, one database schema (migrated, v2.5 sample data) and the
+//! local webhook receiver in place of Moog.
+
+#![allow(dead_code)] // each test file uses part of this
+
+use moog_forwarder::receiver::{Behaviour, Received, Receiver, ReceiverState};
+use serde_json::Value;
+use shared::config::{AlerterConfig, Env, ForwarderConfig, IngestorConfig, WebuiConfig};
+use shared::testing::{RunningService, TestDatabase, TestRedis, eventually};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+pub const INGEST_KEY: &str = "e2e-ingest-key";
+pub const ADMIN_KEY: &str = "e2e-admin-key";
+pub const MOOG_KEY: &str = "e2e-moog-key";
+/// Unhandled events per host before one meta-alert (v2.5's default is 100).
+pub const UNHANDLED_THRESHOLD: usize = 5;
+pub const WAIT: Duration = Duration::from_secs(15);
+
+pub struct Sandbox {
+    pub db: TestDatabase,
+    pub redis: TestRedis,
+    pub moog: ReceiverState,
+    pub http: SocketAddr,
+    pub udp: SocketAddr,
+    pub tcp: SocketAddr,
+    pub webui: String,
+    pub client: reqwest::Client,
+    services: Vec<RunningService>,
+    stop_moog: CancellationToken,
+}
+
+fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> HashMap<&'a str, &'a str> {
+    let mut all: HashMap<&str, &str> = [("LISTEN_HOST", "127.0.0.1"), ("LOG_LEVEL", "warn")].into();
+    all.extend(vars.iter().copied());
+    all
+}
+
+impl Sandbox {
+    pub async fn start() -> Self {
+        shared::telemetry::init(&shared::config::TelemetryConfig {
+            log_level: "warn".into(),
+            log_json: false,
+        });
+        let (db, redis) = (TestDatabase::new().await, TestRedis::new().await);
+        shared::store::seed_v25_samples(&db.pool)
+            .await
+            .expect("seed");
+        let receiver = Receiver::bind(SocketAddr::from(([127, 0, 0, 1], 0))).expect("receiver");
+        let (moog, moog_url) = (
+            receiver.state.clone(),
+            format!("http://{}/api/v1/events", receiver.addr),
+        );
+        let stop_moog = CancellationToken::new();
+        tokio::spawn(receiver.run_until(stop_moog.clone()));
+
+        let mut ingestor = IngestorConfig::from_env(&Env::new(&env(&[
+            ("INGEST_API_KEY", INGEST_KEY),
+            ("SERVER_PORT_INGESTOR", "0"),
+            ("RATE_LIMIT_ENABLED", "false"),
+        ])))
+        .expect("ingestor config");
+        ingestor.redis = redis.config.clone();
+        ingestor.syslog_udp_port = Some(0);
+        ingestor.syslog_tcp_port = Some(0);
+
+        let threshold = UNHANDLED_THRESHOLD.to_string();
+        let mut alerter = AlerterConfig::from_env(&Env::new(&env(&[
+            ("POD_NAME", "e2e-alerter"),
+            ("METRICS_PORT_ALERTER", "0"),
+            ("HEALTH_PORT_ALERTER", "0"),
+            ("BRPOPLPUSH_TIMEOUT", "0.2"),
+            ("UNHANDLED_THRESHOLD", &threshold),
+        ])))
+        .expect("alerter config");
+        alerter.redis = redis.config.clone();
+        alerter.db = db.config.clone();
+
+        let mut forwarder = ForwarderConfig::from_env(&Env::new(&env(&[
+            ("POD_NAME", "e2e-forwarder"),
+            ("METRICS_PORT_MOOG", "0"),
+            ("HEALTH_PORT_MOOG", "0"),
+            ("BRPOPLPUSH_TIMEOUT", "0.2"),
+            ("MOOG_WEBHOOK_URL", &moog_url),
+            ("MOOG_API_KEY", MOOG_KEY),
+            ("MOOG_RATE_LIMIT", "1000"),
+            ("MOOG_RETRY_BASE_DELAY", "0.1"),
+            ("MOOG_RETRY_MAX_DELAY", "0.5"),
+            ("MOOG_MAX_RETRIES", "20"),
+            ("CIRCUIT_BREAKER_TIMEOUT", "1"),
+        ])))
+        .expect("forwarder config");
+        forwarder.redis = redis.config.clone();
+
+        let mut webui = WebuiConfig::from_env(&Env::new(&env(&[
+            ("SERVER_PORT_WEBUI", "0"),
+            ("WEBUI_API_KEY", ADMIN_KEY),
+        ])))
+        .expect("webui config");
+        webui.redis = redis.config.clone();
+        webui.db = db.config.clone();
+
+        let registry = || prometheus::Registry::new();
+        let ingestor = ingestor::Ingestor::build(ingestor, &registry())
+            .await
+            .expect("ingestor");
+        let (http, udp, tcp) = (
+            ingestor.http_addr(),
+            ingestor.syslog_udp_addr().expect("udp"),
+            ingestor.syslog_tcp_addr().expect("tcp"),
+        );
+        let alerter = alerter::Alerter::build(alerter, &registry())
+            .await
+            .expect("alerter");
+        let forwarder = moog_forwarder::Forwarder::build(forwarder, &registry())
+            .await
+            .expect("forwarder");
+        let webui = webui::Webui::build(webui, &registry())
+            .await
+            .expect("webui");
+        let webui_url = format!("http://{}", webui.addr());
+        let services = vec![
+            RunningService::spawn(|stop| ingestor.run_until(stop)),
+            RunningService::spawn(|stop| alerter.run_until(stop)),
+            RunningService::spawn(|stop| forwarder.run_until(stop)),
+            RunningService::spawn(|stop| webui.run_until(stop)),
+        ];
+        Self {
+            db,
+            redis,
+            moog,
+            http,
+            udp,
+            tcp,
+            webui: webui_url,
+            client: reqwest::Client::new(),
+            services,
+            stop_moog,
+        }
+    }
+
+    /// POSTs one event to the ingestor; returns its `_event_id`... as the ingestor answers.
+    pub async fn ingest(&self, event: &Value) -> Value {
+        let response = self
+            .client
+            .post(format!("http://{}/ingest", self.http))
+            .header("X-API-KEY", INGEST_KEY)
+            .json(event)
+            .send()
+            .await
+            .expect("ingest");
+        assert_eq!(response.status(), 200, "ingest accepted");
+        response.json().await.expect("json")
+    }
+
+    pub fn api(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.webui))
+            .header("X-API-KEY", ADMIN_KEY)
+    }
+
+    /// What Moog received whose body matches `pick`.
+    pub fn delivered(&self, pick: impl Fn(&Value) -> bool) -> Vec<Received> {
+        self.moog
+            .received()
+            .into_iter()
+            .filter(|r| pick(&r.body))
+            .collect()
+    }
+
+    /// Waits until Moog has answered 2xx to a request for a host.
+    pub async fn delivered_for(&self, host: &str) -> Received {
+        eventually(
+            WAIT,
+            &format!("an accepted webhook POST for {host}"),
+            || async {
+                self.delivered(|b| b["source_id"] == host)
+                    .into_iter()
+                    .find(|r| (200..300).contains(&r.answered))
+            },
+        )
+        .await
+    }
+
+    pub fn answer(&self, status: u16) {
+        self.moog.set_behaviour(Behaviour {
+            status,
+            ..Behaviour::default()
+        });
+    }
+
+    /// The audit rows of `host`: (handling_decision, forwarded_to_moog, matched_rule_id).
+    pub async fn audits(&self, host: &str) -> Vec<(String, bool, Option<i32>)> {
+        let conn = self.db.pool.get().await.expect("connection");
+        conn.query(
+            "SELECT handling_decision, forwarded_to_moog, matched_rule_id FROM event_audit_log \
+             WHERE hostname = $1 ORDER BY id",
+            &[&host],
+        )
+        .await
+        .expect("audit rows")
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect()
+    }
+
+    /// Waits until `host` has `n` audit rows and returns them.
+    pub async fn audited(&self, host: &str, n: usize) -> Vec<(String, bool, Option<i32>)> {
+        eventually(WAIT, &format!("{n} audit rows for {host}"), || async {
+            let rows = self.audits(host).await;
+            (rows.len() >= n).then_some(rows)
+        })
+        .await
+    }
+
+    pub async fn stop(self) {
+        for service in self.services {
+            service.stop().await;
+        }
+        self.stop_moog.cancel();
+    }
+}
+
+pub fn event(host: &str, message: &str) -> Value {
+    serde_json::json!({
+        "hostname": host,
+        "message": message,
+        "timestamp": chrono::Utc::now().to_rfc3339(),
+        "syslog_severity": "Error",
+    })
+}
