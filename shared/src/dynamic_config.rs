@@ -88,3 +88,113 @@ impl DynamicConfig {
         }
     }
 }
+
+/// What a dynamic-config value must look like.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueKind {
+    /// A whole number ≥ 1.
+    PositiveInteger,
+    /// A whole number ≥ 0.
+    Count,
+    /// A number of seconds > 0 (fractions allowed).
+    Seconds,
+}
+
+/// One key operators may set, and who reads it.
+#[derive(Clone, Copy, Debug)]
+pub struct Setting {
+    pub key: &'static str,
+    pub kind: ValueKind,
+    pub read_by: &'static str,
+    pub description: &'static str,
+}
+
+/// Every key some service reads (v2.5 §6.2's table, without the keys nothing reads). The
+/// web UI refuses any other key, and any value that the reader would not parse.
+pub const SETTINGS: &[Setting] = &[
+    Setting {
+        key: "max_ingest_queue_size",
+        kind: ValueKind::PositiveInteger,
+        read_by: "ingestor",
+        description: "ingest queue depth at which the ingestor answers 503",
+    },
+    Setting {
+        key: "cache_reload_interval",
+        kind: ValueKind::Seconds,
+        read_by: "alerter",
+        description: "safety-net reload of rules, dev hosts and teams",
+    },
+    Setting {
+        key: "unhandled_threshold",
+        kind: ValueKind::PositiveInteger,
+        read_by: "alerter",
+        description: "identical unhandled events per host before one meta-alert",
+    },
+    Setting {
+        key: "unhandled_expiry_seconds",
+        kind: ValueKind::PositiveInteger,
+        read_by: "alerter",
+        description: "window of the unhandled-event count",
+    },
+    Setting {
+        key: "alerter_queue_warn_threshold",
+        kind: ValueKind::Count,
+        read_by: "alerter",
+        description: "alert-queue depth that is logged as a warning",
+    },
+    Setting {
+        key: "alerter_queue_shed_threshold",
+        kind: ValueKind::Count,
+        read_by: "alerter",
+        description: "alert-queue depth above which the alerter defers",
+    },
+    Setting {
+        key: "alerter_defer_sleep_ms",
+        kind: ValueKind::Count,
+        read_by: "alerter",
+        description: "milliseconds one deferral waits",
+    },
+    Setting {
+        key: "moog_rate_limit",
+        kind: ValueKind::PositiveInteger,
+        read_by: "moog-forwarder",
+        description: "webhook requests per moog_rate_period, all forwarders together",
+    },
+    Setting {
+        key: "moog_rate_period",
+        kind: ValueKind::Seconds,
+        read_by: "moog-forwarder",
+        description: "the period of moog_rate_limit",
+    },
+];
+
+/// The setting named `key`, if operators may set it.
+pub fn setting(key: &str) -> Option<&'static Setting> {
+    SETTINGS.iter().find(|s| s.key == key)
+}
+
+/// The value as stored (a string a reader parses), or why it is refused.
+pub fn normalise(setting: &Setting, value: &serde_json::Value) -> Result<String, String> {
+    let number = match value {
+        serde_json::Value::Number(n) => n.as_f64(),
+        serde_json::Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    let refuse = |what: &str| Err(format!("{} must be {what}", setting.key));
+    match (setting.kind, number) {
+        (ValueKind::PositiveInteger, Some(n))
+            if n >= 1.0 && n.fract() == 0.0 && n <= u32::MAX as f64 =>
+        {
+            Ok((n as u64).to_string())
+        }
+        (ValueKind::PositiveInteger, _) => refuse("a whole number of at least 1"),
+        (ValueKind::Count, Some(n)) if n >= 0.0 && n.fract() == 0.0 && n <= u32::MAX as f64 => {
+            Ok((n as u64).to_string())
+        }
+        (ValueKind::Count, _) => refuse("a whole number of at least 0"),
+        (ValueKind::Seconds, Some(n)) if n > 0.0 && n.is_finite() && n <= 86_400.0 * 365.0 => {
+            Ok(n.to_string())
+        }
+        (ValueKind::Seconds, _) => refuse("a number of seconds greater than 0"),
+    }
+}

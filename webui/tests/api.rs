@@ -707,3 +707,278 @@ async fn partitions_are_listed_with_range_size_and_estimate() {
         && p["row_estimate"].as_i64().is_some()));
     ui.stop().await;
 }
+
+#[tokio::test]
+async fn dynamic_config_accepts_known_keys_with_valid_values_only_and_audits_them() {
+    let ui = Ui::start().await;
+    let put = |key: &str, body: Value| {
+        ui.admin(Method::PUT, &format!("/api/v2/config/{key}"))
+            .json(&body)
+            .send()
+    };
+    let (status, body) = answer(
+        put(
+            "moog_rate_limit",
+            json!({"value": 120, "reason": "Moog upgrade"}),
+        )
+        .await
+        .expect("put"),
+    )
+    .await;
+    assert_eq!(
+        (status, body.clone()),
+        (
+            200,
+            json!({"key": "moog_rate_limit", "old_value": null, "new_value": "120"})
+        ),
+        "{body}"
+    );
+    let (status, body) = answer(
+        put("moog_rate_limit", json!({"value": "80"}))
+            .await
+            .expect("put"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["old_value"].clone(), body["new_value"].clone()),
+        (200, json!("120"), json!("80"))
+    );
+    let stored: Option<String> = redis::cmd("GET")
+        .arg(ui.redis.keys.config("moog_rate_limit"))
+        .query_async(&mut ui.redis.conn().await)
+        .await
+        .expect("get");
+    assert_eq!(stored.as_deref(), Some("80"));
+
+    let audits = ui.count(AUDITS).await;
+    for (key, body, expected) in [
+        (
+            "log_level",
+            json!({"value": "debug"}),
+            "unknown configuration key",
+        ),
+        (
+            "moog_rate_limit",
+            json!({"value": "fast"}),
+            "moog_rate_limit must be a whole number",
+        ),
+        ("moog_rate_limit", json!({"value": 0}), "at least 1"),
+        (
+            "moog_rate_period",
+            json!({"value": true}),
+            "moog_rate_period must be a number of seconds",
+        ),
+        (
+            "alerter_queue_shed_threshold",
+            json!({"value": 2.5}),
+            "whole number",
+        ),
+        (
+            "moog_rate_limit",
+            json!({"reason": "no value"}),
+            "Missing 'value'",
+        ),
+        (
+            "moog_rate_limit",
+            json!({"value": 5, "extra": 1}),
+            "unknown field",
+        ),
+    ] {
+        let (status, answer) = answer(put(key, body.clone()).await.expect("put")).await;
+        assert_eq!(status, 400, "{key} {body}: {answer}");
+        assert!(
+            answer["error"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(expected),
+            "{key} {body}: {answer}"
+        );
+    }
+    assert_eq!(
+        ui.count(AUDITS).await,
+        audits,
+        "refused changes are not audited"
+    );
+    let forbidden = ui
+        .request(
+            Method::PUT,
+            "/api/v2/config/moog_rate_limit",
+            Some(&ui.read_key),
+        )
+        .json(&json!({"value": 1}))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(forbidden.status(), 403);
+
+    let (status, listed) = answer(
+        ui.admin(Method::GET, "/api/v1/config")
+            .send()
+            .await
+            .expect("get"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(listed["config"], json!({"moog_rate_limit": "80"}));
+    assert!(
+        listed["settings"]
+            .as_array()
+            .expect("settings")
+            .iter()
+            .any(|s| s["key"] == "max_ingest_queue_size")
+    );
+    let (status, history) = answer(
+        ui.admin(Method::GET, "/api/v1/config/history?limit=1")
+            .send()
+            .await
+            .expect("get"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(history["pagination"]["total"], 2);
+    assert_eq!(history["pagination"]["pages"], 2);
+    assert_eq!(
+        history["history"][0]["new_values"],
+        json!({"key": "moog_rate_limit", "value": "80"})
+    );
+    assert_eq!(history["history"][0]["operation"], "UPDATE");
+    ui.stop().await;
+}
+
+#[tokio::test]
+async fn the_event_audit_is_filtered_and_paginated_newest_first() {
+    let ui = Ui::start().await;
+    shared::store::ensure_partitions(&ui.db.pool, chrono::Utc::now(), 1)
+        .await
+        .expect("partitions");
+    let conn = ui.db.pool.get().await.expect("connection");
+    let rule: i32 = conn
+        .query_one("SELECT min(id) FROM alert_rules", &[])
+        .await
+        .expect("rule")
+        .get(0);
+    for (host, day) in [
+        ("r1", "2026-11-01"),
+        ("r1", "2026-11-02"),
+        ("r2", "2026-11-03"),
+        ("r1", "2026-11-04"),
+    ] {
+        conn.execute(
+            "INSERT INTO event_audit_log (event_timestamp, hostname, matched_rule_id, handling_decision, forwarded_to_moog, raw_message, event_id) \
+             VALUES ($1::text::timestamptz, $2, $3, 'Page_and_ticket', true, '{\"m\":1}', gen_random_uuid())",
+            &[&format!("{day}T10:00:00Z"), &host, &rule],
+        )
+        .await
+        .expect("audit row");
+    }
+    let get = |query: &str| {
+        ui.admin(Method::GET, &format!("/api/v2/audit-logs{query}"))
+            .send()
+    };
+    let (status, all) = answer(get("").await.expect("get")).await;
+    assert_eq!(status, 200);
+    let days: Vec<&str> = all["logs"]
+        .as_array()
+        .expect("logs")
+        .iter()
+        .map(|l| &l["event_timestamp"].as_str().unwrap_or_default()[..10])
+        .collect();
+    assert_eq!(
+        days,
+        ["2026-11-04", "2026-11-03", "2026-11-02", "2026-11-01"],
+        "newest first"
+    );
+    assert_eq!(
+        all["pagination"],
+        json!({"page": 1, "limit": 50, "total": 4, "pages": 1, "total_capped": false})
+    );
+
+    let (_, r1) = answer(get("?hostname=r1&limit=2&page=2").await.expect("get")).await;
+    assert_eq!(r1["logs"].as_array().expect("logs").len(), 1);
+    assert_eq!(r1["logs"][0]["event_timestamp"], "2026-11-01T10:00:00.000Z");
+    assert_eq!(r1["pagination"]["total"], 3);
+    let (_, ranged) = answer(
+        get(&format!(
+            "?rule_id={rule}&start_date=2026-11-02&end_date=2026-11-03T23:00:00Z"
+        ))
+        .await
+        .expect("get"),
+    )
+    .await;
+    assert_eq!(ranged["logs"].as_array().expect("logs").len(), 2);
+    assert_eq!(ranged["logs"][0]["raw_message"], "{\"m\":1}");
+    for bad in [
+        "?rule_id=abc",
+        "?start_date=yesterday",
+        "?limit=201",
+        "?page=0",
+    ] {
+        let (status, body) = answer(get(bad).await.expect("get")).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(body["error"].as_str().is_some());
+    }
+    ui.stop().await;
+}
+
+#[tokio::test]
+async fn config_audit_is_searchable_under_both_v25_routes() {
+    let ui = Ui::start().await;
+    for host in ["lab-1", "lab-2"] {
+        let response = ui
+            .admin(Method::POST, "/api/v2/dev-hosts")
+            .json(&json!({"hostname": host, "reason": "lab build-out"}))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(response.status(), 201);
+    }
+    let response = ui
+        .admin(Method::DELETE, "/api/v2/dev-hosts/lab-2")
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(response.status(), 200);
+
+    let (status, changes) = answer(
+        ui.admin(
+            Method::GET,
+            "/api/v2/config-audit?operation=delete&table_name=development_hosts",
+        )
+        .send()
+        .await
+        .expect("get"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let rows = changes["changes"].as_array().expect("changes");
+    assert_eq!(rows.len(), 1, "{changes}");
+    assert_eq!(rows[0]["old_values"], json!({"hostname": "lab-2"}));
+    assert_eq!(rows[0]["changed_by"], "webui-api-key");
+
+    let (status, logs) = answer(
+        ui.admin(
+            Method::GET,
+            "/api/v1/audit?changed_by=WEBUI&operation=CREATE&limit=1",
+        )
+        .send()
+        .await
+        .expect("get"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(logs["logs"].as_array().expect("logs").len(), 1);
+    assert_eq!(logs["logs"][0]["reason"], "lab build-out");
+    assert_eq!(logs["pagination"]["total"], 2);
+    let (status, body) = answer(
+        ui.admin(Method::GET, "/api/v1/audit?operation=MERGE")
+            .send()
+            .await
+            .expect("get"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].clone()),
+        (400, json!("operation must be CREATE, UPDATE or DELETE"))
+    );
+    ui.stop().await;
+}

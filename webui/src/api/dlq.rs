@@ -42,7 +42,6 @@ async fn depths(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Page {
     #[serde(default)]
     offset: u64,

@@ -2,9 +2,12 @@
 //! version headers on every response and `X-API-Deprecated: true` on v1. Extractor
 //! failures (a body that is not a JSON object, a bad query) are 400s with a JSON body.
 
+mod audit;
+mod config;
 mod dlq;
 mod fields;
 mod hosts;
+mod pagination;
 mod rules;
 mod system;
 
@@ -42,6 +45,8 @@ pub fn mount(cfg: &mut web::ServiceConfig) {
                 .configure(rules::routes)
                 .configure(hosts::routes)
                 .configure(dlq::routes)
+                .configure(audit::routes)
+                .configure(config::routes)
                 .default_service(web::to(|| async {
                     HttpResponse::NotFound().json(serde_json::json!({"error": "Not found"}))
                 })),
