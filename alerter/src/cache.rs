@@ -7,31 +7,12 @@
 
 use crate::metrics::AlerterMetrics;
 use futures_util::StreamExt;
-use shared::rules::RuleSet;
+pub use shared::rules::routing::Snapshot;
 use shared::store::{Pool, rules::load_routing};
-use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-
-/// One consistent view of the routing data.
-#[derive(Debug)]
-pub struct Snapshot {
-    pub rules: RuleSet,
-    pub dev_hosts: HashSet<String>,
-    pub teams: HashMap<String, String>,
-}
-
-impl Snapshot {
-    pub fn empty() -> Self {
-        Self {
-            rules: RuleSet::compile([]).expect("an empty rule set compiles"),
-            dev_hosts: HashSet::new(),
-            teams: HashMap::new(),
-        }
-    }
-}
 
 pub struct RoutingCache {
     current: RwLock<Arc<Snapshot>>,
@@ -63,12 +44,7 @@ impl RoutingCache {
         let timer = self.metrics.cache_reload_latency.start_timer();
         let result = async {
             let data = load_routing(&self.pool).await?;
-            let rules = RuleSet::compile(data.rules)?;
-            anyhow::Ok(Snapshot {
-                rules,
-                dev_hosts: data.dev_hosts,
-                teams: data.teams,
-            })
+            anyhow::Ok(Snapshot::compile(data)?)
         }
         .await;
         timer.observe_duration();

@@ -1,77 +1,11 @@
-//! What to do with one event, without IO (reference §4.4–4.5, SPEC §4–5): which rule,
-//! which environment, which handling, whether to forward; and the alert it produces.
+//! The alerts the alerter produces, without IO (reference §4.4–4.5, SPEC §5). Which rule
+//! and handling apply is `shared::rules::routing` (shared with the web UI's rule test).
 
-use crate::cache::Snapshot;
 use serde_json::{Map, Value};
 use shared::event::{Alert, Event, EventId, MoogSeverity};
 use shared::keys::RedisKeys;
-use shared::rules::{EventView, Rule, Verdict};
-
-/// The handlings that send an alert to Moog (compared case-insensitively).
-const FORWARDING_HANDLINGS: [&str; 3] = ["page_and_ticket", "page_only", "ticket_only"];
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Environment {
-    Prod,
-    Dev,
-}
-
-impl Environment {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Environment::Prod => "prod",
-            Environment::Dev => "dev",
-        }
-    }
-}
-
-/// The routing decision for one event.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Decision<'s> {
-    Handled {
-        rule: &'s Rule,
-        environment: Environment,
-        handling: &'s str,
-        forward: bool,
-    },
-    Unhandled,
-}
-
-/// Whether a handling text means "send to Moog".
-pub fn forwards(handling: &str) -> bool {
-    FORWARDING_HANDLINGS
-        .iter()
-        .any(|h| h.eq_ignore_ascii_case(handling.trim()))
-}
-
-pub fn decide<'s>(snapshot: &'s Snapshot, event: &Event) -> Decision<'s> {
-    let view = EventView {
-        message: &event.message,
-        trap_oid: event.trap_oid.as_deref(),
-        syslog_severity: event.syslog_severity,
-    };
-    match snapshot.rules.evaluate(&view) {
-        Verdict::Unmatched => Decision::Unhandled,
-        Verdict::Matched(rule) => {
-            // v2.5: exact, case-sensitive hostname comparison.
-            let environment = if snapshot.dev_hosts.contains(&event.hostname) {
-                Environment::Dev
-            } else {
-                Environment::Prod
-            };
-            let handling = match environment {
-                Environment::Dev => rule.dev_handling.as_str(),
-                Environment::Prod => rule.prod_handling.as_str(),
-            };
-            Decision::Handled {
-                rule,
-                environment,
-                handling,
-                forward: forwards(handling),
-            }
-        }
-    }
-}
+use shared::rules::Rule;
+pub use shared::rules::routing::{Decision, Environment, decide, forwards};
 
 fn severity(event: &Event) -> MoogSeverity {
     event

@@ -982,3 +982,102 @@ async fn config_audit_is_searchable_under_both_v25_routes() {
     );
     ui.stop().await;
 }
+
+#[tokio::test]
+async fn rules_test_says_which_rule_matches_an_event_and_why() {
+    let ui = Ui::start().await;
+    let test = |body: Value| {
+        ui.request(Method::POST, "/api/v2/rules/test", Some(&ui.read_key))
+            .json(&body)
+            .send()
+    };
+    let link_down: i32 = ui
+        .db
+        .pool
+        .get()
+        .await
+        .expect("connection")
+        .query_one(
+            "SELECT id FROM alert_rules WHERE match_string = 'LINK-DOWN'",
+            &[],
+        )
+        .await
+        .expect("sample rule")
+        .get(0);
+
+    let (status, verdict) = answer(
+        test(json!({"hostname": "core-r1", "message": "%LINK-3: LINK-DOWN on Gi0/1"}))
+            .await
+            .expect("post"),
+    )
+    .await;
+    assert_eq!(status, 200, "{verdict}");
+    assert_eq!(verdict["matched"], true);
+    assert_eq!(verdict["rule"]["id"], link_down);
+    assert_eq!(
+        (
+            verdict["environment"].clone(),
+            verdict["handling"].clone(),
+            verdict["forward"].clone()
+        ),
+        (json!("prod"), json!("Page_and_ticket"), json!(true))
+    );
+    assert!(
+        verdict["why"]
+            .as_str()
+            .expect("why")
+            .contains("the message contains \"LINK-DOWN\""),
+        "{verdict}"
+    );
+
+    let (_, dev) = answer(
+        test(
+            json!({"hostname": "dev-router1", "message": "ERROR parity", "syslog_severity": "err"}),
+        )
+        .await
+        .expect("post"),
+    )
+    .await;
+    assert_eq!(
+        (
+            dev["environment"].clone(),
+            dev["handling"].clone(),
+            dev["forward"].clone()
+        ),
+        (json!("dev"), json!("Ignore"), json!(false)),
+        "{dev}"
+    );
+    let (_, none) = answer(
+        test(json!({"hostname": "r1", "message": "all quiet"}))
+            .await
+            .expect("post"),
+    )
+    .await;
+    assert_eq!(
+        (none["matched"].clone(), none["rule"].clone()),
+        (json!(false), Value::Null)
+    );
+
+    for (body, expected) in [
+        (json!("LINK-DOWN"), "JSON object"),
+        (json!({"hostname": "r1"}), "not an event"),
+    ] {
+        let (status, reply) = answer(test(body.clone()).await.expect("post")).await;
+        assert_eq!(status, 400, "{body}: {reply}");
+        assert!(
+            reply["error"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(expected),
+            "{body}: {reply}"
+        );
+    }
+    let forbidden = ui
+        .request(Method::POST, "/api/v2/rules/test", Some(&ui.ingest_key))
+        .json(&json!({"hostname": "r1", "message": "m"}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(forbidden.status(), 403);
+    ui.stop().await;
+}

@@ -7,6 +7,8 @@ mod engine;
 mod model;
 mod prefilter;
 
+pub mod routing;
+
 pub use engine::{EventView, RuleSet, Verdict};
 pub use model::{MatchType, Rule, RuleError, compile_pattern};
 

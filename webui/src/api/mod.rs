@@ -8,6 +8,7 @@ mod dlq;
 mod fields;
 mod hosts;
 mod pagination;
+mod rule_test;
 mod rules;
 mod system;
 
@@ -42,6 +43,7 @@ pub fn mount(cfg: &mut web::ServiceConfig) {
                     actix_web::Error::from(ApiError::NotFound("Not found".into()))
                 }))
                 .configure(system::routes)
+                .configure(rule_test::routes)
                 .configure(rules::routes)
                 .configure(hosts::routes)
                 .configure(dlq::routes)

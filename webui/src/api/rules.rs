@@ -230,17 +230,22 @@ async fn list(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
     Ok(HttpResponse::Ok().json(json!({ "rules": rules })))
 }
 
-async fn get(req: HttpRequest, state: web::Data<AppState>, id: web::Path<i32>) -> ApiResult {
-    authorize(&req, &state, Scope::Read).await?;
+/// The stored rule `id` as the API shows it.
+pub(super) async fn fetch(state: &AppState, id: i32) -> Result<Value, ApiError> {
     let conn = state.pool.get().await?;
     let row = conn
         .query_opt(
             &format!("SELECT {COLUMNS} FROM alert_rules WHERE id = $1"),
-            &[&*id],
+            &[&id],
         )
         .await?
         .ok_or_else(|| ApiError::NotFound("Rule not found".into()))?;
-    Ok(HttpResponse::Ok().json(to_json(&row)))
+    Ok(to_json(&row))
+}
+
+async fn get(req: HttpRequest, state: web::Data<AppState>, id: web::Path<i32>) -> ApiResult {
+    authorize(&req, &state, Scope::Read).await?;
+    Ok(HttpResponse::Ok().json(fetch(&state, *id).await?))
 }
 
 async fn create(
