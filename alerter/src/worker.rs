@@ -309,6 +309,7 @@ impl Worker {
         {
             return;
         }
+        self.count_rule_hits(&written).await;
         let handled = written
             .iter()
             .filter(|p| matches!(p.action, Action::Handled { .. }))
@@ -332,6 +333,31 @@ impl Worker {
     }
 
     /// Decodes and decides one item; `Err` is why it must go to the DLQ now.
+    /// Per-rule hit counts and last-match times for the web UI, one pipeline per batch.
+    /// Statistics, not data: a failure is logged and the batch goes on (a crash between the
+    /// ack and this leaves those hits uncounted).
+    async fn count_rule_hits(&self, written: &[&Plan]) {
+        let mut hits: std::collections::BTreeMap<i32, i64> = Default::default();
+        for plan in written {
+            if let Action::Handled { rule_id, .. } = plan.action {
+                *hits.entry(rule_id).or_default() += 1;
+            }
+        }
+        if hits.is_empty() {
+            return;
+        }
+        let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let mut pipe = redis::pipe();
+        for (rule_id, n) in &hits {
+            pipe.hincr(&self.keys.rule_hits, rule_id, *n).ignore();
+            pipe.hset(&self.keys.rule_last_match, rule_id, &now)
+                .ignore();
+        }
+        if let Err(error) = pipe.query_async::<()>(&mut self.redis.clone()).await {
+            tracing::warn!(error = %error, "cannot count rule hits");
+        }
+    }
+
     fn plan(&self, index: usize, item: &[u8], snapshot: &Snapshot) -> Result<Plan, Failure> {
         let raw: Value = serde_json::from_slice(item)
             .map_err(|e| Failure::new(format!("invalid JSON: {e}"), 1))?;

@@ -46,6 +46,10 @@ pub struct RedisKeys {
     pub moog_retry_queue: String,
     /// Named API keys mirrored from PostgreSQL (`crate::key_directory`): hash → holder.
     pub api_keys: String,
+    /// Per-rule match counts (a hash: rule id → events matched), kept by the alerter.
+    pub rule_hits: String,
+    /// Per-rule time of the last match (a hash: rule id → RFC 3339).
+    pub rule_last_match: String,
 }
 
 impl RedisKeys {
@@ -69,6 +73,8 @@ impl RedisKeys {
             moog_rate_limit: k("rate_limit:moog"),
             moog_retry_queue: k("retry:moog"),
             api_keys: k("api_keys"),
+            rule_hits: k("rule_hits"),
+            rule_last_match: k("rule_last_match"),
         }
     }
 

@@ -1,14 +1,13 @@
 //! The web UI and management API (issue #6), and the operator subcommands.
 //!
 //! [`app::Webui`] serves the JSON [`api`] (rules, dev hosts, teams, DLQs, partitions,
-//! event and config audit, dynamic config, rule test, version) under `/api/v1` and
-//! `/api/v2`, with keys checked by [`auth`]. The subcommands in [`commands`]: `serve`,
-//! `create-key`, `migrate` (migrations and audit partitions ahead), `seed` (MUTT v2.5's
-//! sample rules, dev hosts and teams), `partitions`, `retention` (the data lifecycle once,
-//! see `shared::retention`) and `dlq …`.
+//! event and config audit, dynamic config, rule test, dashboard data, version) under
+//! `/api/v1` and `/api/v2`, with keys checked by [`auth`]. The subcommands in
+//! [`commands`]: `serve`, `create-key`, `migrate` (migrations and audit partitions ahead),
+//! `seed` (MUTT v2.5's sample rules, dev hosts and teams), `partitions`, `retention` (the
+//! data lifecycle once, see `shared::retention`) and `dlq …`.
 //!
-//! Not built yet (issue #6): the HTML pages, dashboard data (`/metrics` rates, queue
-//! depths) and rule hit counts.
+//! Not built yet (issue #6): the HTML pages (login, sessions, CSRF) and their browser test.
 
 pub mod api;
 pub mod app;

@@ -14,6 +14,9 @@ pub struct AppState {
     /// `WEBUI_API_KEY`: an admin key, when set.
     pub static_key: Option<SecretString>,
     pub max_poison_retries: u32,
+    /// The dashboard body, reused for `METRICS_CACHE_TTL`.
+    pub dashboard: std::sync::Arc<crate::api::DashboardCache>,
+    pub dashboard_ttl: std::time::Duration,
 }
 
 impl AppState {
@@ -24,6 +27,8 @@ impl AppState {
             keys: config.redis.keys.clone(),
             static_key: config.webui_api_key.clone(),
             max_poison_retries: config.remediation.max_poison_retries,
+            dashboard: Default::default(),
+            dashboard_ttl: config.metrics_cache_ttl,
         }
     }
 

@@ -54,6 +54,43 @@ async fn rules_are_created_read_updated_and_deleted_with_an_audit_row_each() {
         (status, rule["name"].clone()),
         (200, json!("core link down"))
     );
+    assert_eq!(
+        (rule["hit_count"].clone(), rule["last_matched_at"].clone()),
+        (json!(0), Value::Null)
+    );
+    // What the alerter keeps in Redis shows on the rule.
+    let mut redis = ui.redis.conn().await;
+    let _: () = redis::pipe()
+        .hset(&ui.redis.keys.rule_hits, id, 7)
+        .hset(
+            &ui.redis.keys.rule_last_match,
+            id,
+            "2026-11-22T10:00:00.000Z",
+        )
+        .query_async(&mut redis)
+        .await
+        .expect("hits");
+    let (_, listed) = answer(
+        ui.admin(Method::GET, "/api/v2/rules")
+            .send()
+            .await
+            .expect("list"),
+    )
+    .await;
+    let listed = listed["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .find(|r| r["id"] == id)
+        .cloned()
+        .expect("listed");
+    assert_eq!(
+        (
+            listed["hit_count"].clone(),
+            listed["last_matched_at"].clone()
+        ),
+        (json!(7), json!("2026-11-22T10:00:00.000Z"))
+    );
 
     let (status, updated) = answer(
         ui.admin(Method::PUT, &format!("/api/v2/rules/{id}"))
@@ -1079,5 +1116,78 @@ async fn rules_test_says_which_rule_matches_an_event_and_why() {
         .await
         .expect("post");
     assert_eq!(forbidden.status(), 403);
+    ui.stop().await;
+}
+
+#[tokio::test]
+async fn the_dashboard_data_has_wall_clock_rates_queue_depths_and_the_breaker_state() {
+    let ui = Ui::start().await;
+    let mut redis = ui.redis.conn().await;
+    let now = chrono::Utc::now();
+    // 42 events in every minute around now (so a minute boundary during the test changes
+    // nothing), 1,200 in every hour.
+    let mut pipe = redis::pipe();
+    for i in -2..=62 {
+        let at = now - chrono::Duration::minutes(i);
+        pipe.set(&ui.redis.keys.ingest_counters(at)[0].0, 42)
+            .ignore();
+    }
+    for i in -1..=25 {
+        let at = now - chrono::Duration::hours(i);
+        pipe.set(&ui.redis.keys.ingest_counters(at)[1].0, 1200)
+            .ignore();
+    }
+    pipe.rpush(&ui.redis.keys.ingest_queue, &["a", "b", "c"])
+        .ignore();
+    pipe.rpush(&ui.redis.keys.moog_dlq, &["x"]).ignore();
+    pipe.set(ui.redis.keys.circuit_breaker("moogsoft", "state"), "OPEN")
+        .ignore();
+    let _: () = pipe.query_async(&mut redis).await.expect("fixtures");
+
+    let get = || {
+        ui.request(Method::GET, "/api/v2/metrics", Some(&ui.read_key))
+            .send()
+    };
+    let (status, body) = answer(get().await.expect("get")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["summary"],
+        json!({"current_rate_1m": 42.0, "avg_rate_15m": 42.0, "avg_rate_1h": 42.0})
+    );
+    assert_eq!(
+        body["chart_24h"]["labels"]
+            .as_array()
+            .expect("labels")
+            .len(),
+        24
+    );
+    assert!(
+        body["chart_24h"]["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .all(|v| v == &json!(20.0))
+    );
+    assert_eq!(body["queues"]["ingest_queue"], 3);
+    assert_eq!(body["queues"]["dlq_moog"], 1);
+    assert_eq!(body["circuit_breaker"], "OPEN");
+
+    // Within METRICS_CACHE_TTL (5 s) the same body is served.
+    let _: () = redis::cmd("RPUSH")
+        .arg(&ui.redis.keys.ingest_queue)
+        .arg("d")
+        .query_async(&mut redis)
+        .await
+        .expect("rpush");
+    let (_, again) = answer(get().await.expect("get")).await;
+    assert_eq!(again["queues"]["ingest_queue"], 3, "cached");
+    // The Prometheus endpoint stays at the root.
+    let scrape = ui
+        .client
+        .get(format!("{}/metrics", ui.base))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(scrape.status(), 200);
     ui.stop().await;
 }

@@ -4,6 +4,7 @@
 
 mod audit;
 mod config;
+mod dashboard;
 mod dlq;
 mod fields;
 mod hosts;
@@ -11,6 +12,8 @@ mod pagination;
 mod rule_test;
 mod rules;
 mod system;
+
+pub use dashboard::DashboardCache;
 
 use crate::error::ApiError;
 use actix_web::middleware::DefaultHeaders;
@@ -49,6 +52,7 @@ pub fn mount(cfg: &mut web::ServiceConfig) {
                 .configure(dlq::routes)
                 .configure(audit::routes)
                 .configure(config::routes)
+                .configure(dashboard::routes)
                 .default_service(web::to(|| async {
                     HttpResponse::NotFound().json(serde_json::json!({"error": "Not found"}))
                 })),

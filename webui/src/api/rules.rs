@@ -226,8 +226,49 @@ async fn list(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
             &[],
         )
         .await?;
-    let rules: Vec<Value> = rows.iter().map(to_json).collect();
+    let rules = with_hits(&state, rows.iter().map(to_json).collect()).await;
     Ok(HttpResponse::Ok().json(json!({ "rules": rules })))
+}
+
+/// Per rule: events matched, and the time of the last match.
+type HitsAndTimes = (Vec<Option<u64>>, Vec<Option<String>>);
+
+/// Adds `hit_count` and `last_matched_at` (counted by the alerter in Redis) to rule
+/// objects; `null` when Redis cannot say, so the rules themselves stay readable.
+async fn with_hits(state: &AppState, mut rules: Vec<Value>) -> Vec<Value> {
+    if rules.is_empty() {
+        return rules;
+    }
+    let ids: Vec<i64> = rules.iter().filter_map(|r| r["id"].as_i64()).collect();
+    let read: redis::RedisResult<HitsAndTimes> = redis::pipe()
+        .cmd("HMGET")
+        .arg(&state.keys.rule_hits)
+        .arg(&ids)
+        .cmd("HMGET")
+        .arg(&state.keys.rule_last_match)
+        .arg(&ids)
+        .query_async(&mut state.redis.clone())
+        .await;
+    match read {
+        Ok((hits, last)) => {
+            for ((rule, hits), last) in rules.iter_mut().zip(hits).zip(last) {
+                rule["hit_count"] = hits.unwrap_or(0).into();
+                rule["last_matched_at"] = last.into();
+            }
+        }
+        Err(error) => {
+            tracing::warn!(error = %error, "cannot read rule hit counts");
+            for rule in &mut rules {
+                rule["hit_count"] = Value::Null;
+                rule["last_matched_at"] = Value::Null;
+            }
+        }
+    }
+    rules
+}
+
+async fn with_hits_one(state: &AppState, rule: Value) -> Value {
+    with_hits(state, vec![rule]).await.remove(0)
 }
 
 /// The stored rule `id` as the API shows it.
@@ -240,7 +281,7 @@ pub(super) async fn fetch(state: &AppState, id: i32) -> Result<Value, ApiError> 
         )
         .await?
         .ok_or_else(|| ApiError::NotFound("Rule not found".into()))?;
-    Ok(to_json(&row))
+    Ok(with_hits_one(state, to_json(&row)).await)
 }
 
 async fn get(req: HttpRequest, state: web::Data<AppState>, id: web::Path<i32>) -> ApiResult {
@@ -292,6 +333,7 @@ async fn create(
     .await?;
     tx.commit().await?;
     state.announce_change().await;
+    let rule = with_hits_one(&state, rule).await;
     Ok(HttpResponse::Created()
         .json(json!({"id": id, "message": "Rule created successfully", "rule": rule})))
 }
@@ -350,8 +392,8 @@ async fn update(
     .await?;
     tx.commit().await?;
     state.announce_change().await;
-    Ok(HttpResponse::Ok()
-        .json(json!({"message": "Rule updated successfully", "rule": to_json(&row)})))
+    let rule = with_hits_one(&state, to_json(&row)).await;
+    Ok(HttpResponse::Ok().json(json!({"message": "Rule updated successfully", "rule": rule})))
 }
 
 async fn delete(
