@@ -58,6 +58,8 @@ struct Arrival {
     content_type: Option<String>,
     body: web::Bytes,
     answered: u16,
+    /// When it arrived, Unix milliseconds (for end-to-end latency).
+    at_ms: i64,
 }
 
 impl Arrival {
@@ -134,6 +136,7 @@ impl Receiver {
                 .route("/_mock/received", web::get().to(list))
                 .route("/_mock/received", web::delete().to(clear))
                 .route("/_mock/count", web::get().to(count))
+                .route("/_mock/arrivals", web::get().to(arrivals))
                 .route("/_mock/behaviour", web::put().to(set_behaviour))
                 .route(
                     "/health",
@@ -182,6 +185,7 @@ async fn receive(
         content_type: header("content-type"),
         body,
         answered: behaviour.status,
+        at_ms: chrono::Utc::now().timestamp_millis(),
     };
     tracing::debug!(
         path = %arrival.path,
@@ -201,6 +205,31 @@ async fn receive(
 
 async fn list(state: web::Data<ReceiverState>) -> HttpResponse {
     HttpResponse::Ok().json(state.received())
+}
+
+#[derive(Deserialize)]
+struct ArrivalsQuery {
+    run: String,
+}
+
+/// `GET /_mock/arrivals?run=R`: `[seq, answered, at_ms]` of every request whose event
+/// (`custom_info`) carries `"load_run": R` — what `mutt-load pipeline` tags its events with.
+async fn arrivals(
+    state: web::Data<ReceiverState>,
+    query: web::Query<ArrivalsQuery>,
+) -> HttpResponse {
+    let arrivals = state.lock().received.clone();
+    let found: Vec<(u64, u16, i64)> = arrivals
+        .iter()
+        .filter_map(|a| {
+            let body: Value = serde_json::from_slice(&a.body).ok()?;
+            let event = body.get("custom_info")?;
+            (event.get("load_run")?.as_str()? == query.run)
+                .then(|| Some((event.get("seq")?.as_u64()?, a.answered, a.at_ms)))
+                .flatten()
+        })
+        .collect();
+    HttpResponse::Ok().json(serde_json::json!({ "arrivals": found }))
 }
 
 async fn count(state: web::Data<ReceiverState>) -> HttpResponse {

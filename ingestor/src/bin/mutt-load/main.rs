@@ -7,8 +7,12 @@
 //!   `--redis`, count how many reached the ingest queue (loss = sent − arrived; run it with
 //!   no alerter consuming).
 //!
+//! - `pipeline`: the whole pipeline under load; see `pipeline.rs`.
+//!
 //! Events are drawn round-robin from MUTT v2.5's sample file
 //! (`shared/data/v25/demo_syslog_events.json`).
+
+mod pipeline;
 
 use clap::{Parser, Subcommand};
 use serde_json::Value;
@@ -33,6 +37,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Mode {
+    /// Drive the whole pipeline and report what arrived, what was lost, and latency.
+    Pipeline(pipeline::Pipeline),
     /// POST events over HTTP.
     Http {
         #[arg(long, default_value = "http://127.0.0.1:8080/ingest")]
@@ -107,6 +113,7 @@ async fn main() -> anyhow::Result<()> {
     let events: Vec<Value> = serde_json::from_str(&text)?;
     anyhow::ensure!(!events.is_empty(), "{} holds no events", cli.events);
     match cli.mode {
+        Mode::Pipeline(args) => pipeline::run(&events, args).await,
         Mode::Http {
             url,
             key,

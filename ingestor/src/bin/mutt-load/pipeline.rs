@@ -1,0 +1,223 @@
+//! `mutt-load pipeline`: the whole pipeline under load (issue #7). Sends N events tagged
+//! with this run's id and a sequence number over HTTP in batches, then asks PostgreSQL
+//! which were audited and the local webhook receiver which were delivered, and reports
+//! what was lost (acknowledged but neither audited nor delivered), duplicated, and how
+//! long ingest → webhook took. Run the alerter with `AUDIT_UNHANDLED=true` so that every
+//! event leaves an audit row. Exits non-zero when anything acknowledged was lost.
+
+use anyhow::Context;
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(clap::Args)]
+pub struct Pipeline {
+    #[arg(long, default_value = "http://127.0.0.1:8080/ingest")]
+    url: String,
+    #[arg(long, env = "INGEST_API_KEY")]
+    key: String,
+    #[arg(long, default_value_t = 10_000)]
+    count: u64,
+    /// Events per request.
+    #[arg(long, default_value_t = 100)]
+    batch: u64,
+    #[arg(long, default_value_t = 8)]
+    connections: u64,
+    /// Target events per second (0: as fast as possible).
+    #[arg(long, default_value_t = 0.0)]
+    rate: f64,
+    /// PostgreSQL to count audit rows in (a libpq connection string).
+    #[arg(long, default_value = "host=127.0.0.1 user=mutt dbname=mutt")]
+    db: String,
+    /// The webhook receiver (mock-moog).
+    #[arg(long, default_value = "http://127.0.0.1:18083")]
+    receiver: String,
+    /// How long to wait for stragglers after the last send.
+    #[arg(long, default_value_t = 60.0)]
+    wait: f64,
+}
+
+/// What happened to the events of one run.
+struct Outcome {
+    audited: HashMap<u64, u64>,
+    delivered: HashMap<u64, (u64, i64)>,
+}
+
+async fn outcome(
+    db: &tokio_postgres::Client,
+    http: &reqwest::Client,
+    receiver: &str,
+    run: &str,
+) -> anyhow::Result<Outcome> {
+    let mut audited: HashMap<u64, u64> = HashMap::new();
+    for row in db
+        .query(
+            "SELECT (raw_message::jsonb->>'seq')::bigint FROM event_audit_log \
+             WHERE raw_message::jsonb->>'load_run' = $1",
+            &[&run],
+        )
+        .await
+        .context("counting audit rows")?
+    {
+        *audited.entry(row.get::<_, i64>(0) as u64).or_default() += 1;
+    }
+    let answer: Value = http
+        .get(format!("{receiver}/_mock/arrivals?run={run}"))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let mut delivered: HashMap<u64, (u64, i64)> = HashMap::new();
+    for arrival in answer["arrivals"].as_array().into_iter().flatten() {
+        let (seq, status, at) = (
+            arrival[0].as_u64().unwrap_or_default(),
+            arrival[1].as_u64().unwrap_or_default(),
+            arrival[2].as_i64().unwrap_or_default(),
+        );
+        if (200..300).contains(&status) {
+            let entry = delivered.entry(seq).or_insert((0, at));
+            entry.0 += 1;
+            entry.1 = entry.1.min(at);
+        }
+    }
+    Ok(Outcome { audited, delivered })
+}
+
+pub async fn run(events: &[Value], args: Pipeline) -> anyhow::Result<()> {
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let batch = args.batch.max(1);
+    let batches = args.count.div_ceil(batch);
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.connections as usize)
+        .build()?;
+    let events = Arc::new(events.to_vec());
+    let next_batch = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..args.connections.max(1) {
+        let (client, events, next_batch, url, key, run) = (
+            client.clone(),
+            events.clone(),
+            next_batch.clone(),
+            args.url.clone(),
+            args.key.clone(),
+            run.clone(),
+        );
+        let (count, rate) = (args.count, args.rate);
+        workers.push(tokio::spawn(async move {
+            // (seq, sent at Unix ms) of every acknowledged event.
+            let mut acked: Vec<(u64, i64)> = Vec::new();
+            loop {
+                let b = next_batch.fetch_add(1, Ordering::Relaxed);
+                if b >= batches {
+                    return acked;
+                }
+                if rate > 0.0 {
+                    let due = started + Duration::from_secs_f64((b * batch) as f64 / rate);
+                    tokio::time::sleep_until(due.into()).await;
+                }
+                let seqs: Vec<u64> = (b * batch..((b + 1) * batch).min(count)).collect();
+                let body: Vec<Value> = seqs
+                    .iter()
+                    .map(|&seq| {
+                        let mut event = events[seq as usize % events.len()].clone();
+                        event["timestamp"] = chrono::Utc::now().to_rfc3339().into();
+                        event["load_run"] = run.as_str().into();
+                        event["seq"] = seq.into();
+                        event
+                    })
+                    .collect();
+                let sent_at = chrono::Utc::now().timestamp_millis();
+                let Ok(response) = client
+                    .post(&url)
+                    .header("x-api-key", &key)
+                    .json(&body)
+                    .send()
+                    .await
+                else {
+                    continue;
+                };
+                if !response.status().is_success() {
+                    continue;
+                }
+                let answer: Value = response.json().await.unwrap_or_default();
+                let rejected: HashSet<u64> = answer["rejected"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|r| r["index"].as_u64())
+                    .collect();
+                acked.extend(
+                    seqs.iter()
+                        .enumerate()
+                        .filter(|(i, _)| !rejected.contains(&(*i as u64)))
+                        .map(|(_, &seq)| (seq, sent_at)),
+                );
+            }
+        }));
+    }
+    let mut acked: HashMap<u64, i64> = HashMap::new();
+    for worker in workers {
+        acked.extend(worker.await?);
+    }
+    let send_secs = started.elapsed().as_secs_f64();
+
+    let (db, connection) = tokio_postgres::connect(&args.db, tokio_postgres::NoTls)
+        .await
+        .with_context(|| format!("connecting to {}", args.db))?;
+    tokio::spawn(connection);
+    let deadline = Instant::now() + Duration::from_secs_f64(args.wait);
+    let mut result = outcome(&db, &client, &args.receiver, &run).await?;
+    let lost = |o: &Outcome| {
+        acked
+            .keys()
+            .filter(|s| !o.audited.contains_key(s) && !o.delivered.contains_key(s))
+            .count()
+    };
+    while lost(&result) > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        result = outcome(&db, &client, &args.receiver, &run).await?;
+    }
+    // Deliveries trail audits: give the forwarder a moment to catch up once all are audited.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    result = outcome(&db, &client, &args.receiver, &run).await?;
+
+    let mut latencies: Vec<i64> = result
+        .delivered
+        .iter()
+        .filter_map(|(seq, (_, at))| acked.get(seq).map(|sent| at - sent))
+        .collect();
+    latencies.sort_unstable();
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0)
+    };
+    let lost = lost(&result);
+    println!(
+        "pipeline: run={run} sent={} acknowledged={} audited={} delivered={} lost={lost} \
+         duplicate_audit_rows={} duplicate_deliveries={}",
+        args.count,
+        acked.len(),
+        result.audited.len(),
+        result.delivered.len(),
+        result.audited.values().map(|n| n - 1).sum::<u64>(),
+        result.delivered.values().map(|(n, _)| n - 1).sum::<u64>(),
+    );
+    println!(
+        "pipeline: {:.0} events/s acknowledged over {send_secs:.1}s; ingest→webhook latency ms p50={} p99={} max={}",
+        acked.len() as f64 / send_secs,
+        pct(0.50),
+        pct(0.99),
+        latencies.last().copied().unwrap_or(0)
+    );
+    anyhow::ensure!(
+        lost == 0,
+        "{lost} acknowledged events were neither audited nor delivered"
+    );
+    Ok(())
+}
