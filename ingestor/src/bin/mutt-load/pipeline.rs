@@ -41,7 +41,8 @@ pub struct Pipeline {
 
 /// What happened to the events of one run.
 struct Outcome {
-    audited: HashMap<u64, u64>,
+    /// seq → (audit rows, forwarded to Moog).
+    audited: HashMap<u64, (u64, bool)>,
     delivered: HashMap<u64, (u64, i64)>,
 }
 
@@ -51,17 +52,21 @@ async fn outcome(
     receiver: &str,
     run: &str,
 ) -> anyhow::Result<Outcome> {
-    let mut audited: HashMap<u64, u64> = HashMap::new();
+    let mut audited: HashMap<u64, (u64, bool)> = HashMap::new();
     for row in db
         .query(
-            "SELECT (raw_message::jsonb->>'seq')::bigint FROM event_audit_log \
+            "SELECT (raw_message::jsonb->>'seq')::bigint, forwarded_to_moog FROM event_audit_log \
              WHERE raw_message::jsonb->>'load_run' = $1",
             &[&run],
         )
         .await
         .context("counting audit rows")?
     {
-        *audited.entry(row.get::<_, i64>(0) as u64).or_default() += 1;
+        let entry = audited
+            .entry(row.get::<_, i64>(0) as u64)
+            .or_insert((0, false));
+        entry.0 += 1;
+        entry.1 |= row.get::<_, bool>(1);
     }
     let answer: Value = http
         .get(format!("{receiver}/_mock/arrivals?run={run}"))
@@ -165,25 +170,50 @@ pub async fn run(events: &[Value], args: Pipeline) -> anyhow::Result<()> {
     }
     let send_secs = started.elapsed().as_secs_f64();
 
-    let (db, connection) = tokio_postgres::connect(&args.db, tokio_postgres::NoTls)
-        .await
-        .with_context(|| format!("connecting to {}", args.db))?;
-    tokio::spawn(connection);
     let deadline = Instant::now() + Duration::from_secs_f64(args.wait);
-    let mut result = outcome(&db, &client, &args.receiver, &run).await?;
-    let lost = |o: &Outcome| {
+    let missing = |o: &Outcome| {
         acked
             .keys()
-            .filter(|s| !o.audited.contains_key(s) && !o.delivered.contains_key(s))
+            .filter(|s| match o.audited.get(s) {
+                None => true,
+                Some((_, forwarded)) => *forwarded && !o.delivered.contains_key(s),
+            })
             .count()
     };
-    while lost(&result) > 0 && Instant::now() < deadline {
+    // PostgreSQL or the receiver may be down for a while (the fault runner does that).
+    let mut result = None;
+    loop {
+        let attempt = async {
+            let (db, connection) = tokio_postgres::connect(&args.db, tokio_postgres::NoTls)
+                .await
+                .with_context(|| format!("connecting to {}", args.db))?;
+            tokio::spawn(connection);
+            outcome(&db, &client, &args.receiver, &run).await
+        };
+        match attempt.await {
+            Ok(found) if missing(&found) == 0 => {
+                // Deliveries trail audits: once nothing is missing, look once more for
+                // late duplicates.
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                result = Some(found);
+                break;
+            }
+            Ok(found) => result = Some(found),
+            Err(error) => eprintln!("pipeline: {error:#}; retrying"),
+        }
+        if Instant::now() >= deadline {
+            break;
+        }
         tokio::time::sleep(Duration::from_millis(500)).await;
-        result = outcome(&db, &client, &args.receiver, &run).await?;
     }
-    // Deliveries trail audits: give the forwarder a moment to catch up once all are audited.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    result = outcome(&db, &client, &args.receiver, &run).await?;
+    if let Ok((db, connection)) = tokio_postgres::connect(&args.db, tokio_postgres::NoTls).await {
+        tokio::spawn(connection);
+        if let Ok(last) = outcome(&db, &client, &args.receiver, &run).await {
+            result = Some(last);
+        }
+    }
+    let result =
+        result.context("no answer from PostgreSQL or the receiver before --wait ran out")?;
 
     let mut latencies: Vec<i64> = result
         .delivered
@@ -197,7 +227,7 @@ pub async fn run(events: &[Value], args: Pipeline) -> anyhow::Result<()> {
             .copied()
             .unwrap_or(0)
     };
-    let lost = lost(&result);
+    let lost = missing(&result);
     println!(
         "pipeline: run={run} sent={} acknowledged={} audited={} delivered={} lost={lost} \
          duplicate_audit_rows={} duplicate_deliveries={}",
@@ -205,7 +235,7 @@ pub async fn run(events: &[Value], args: Pipeline) -> anyhow::Result<()> {
         acked.len(),
         result.audited.len(),
         result.delivered.len(),
-        result.audited.values().map(|n| n - 1).sum::<u64>(),
+        result.audited.values().map(|(n, _)| n - 1).sum::<u64>(),
         result.delivered.values().map(|(n, _)| n - 1).sum::<u64>(),
     );
     println!(
