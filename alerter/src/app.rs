@@ -11,7 +11,9 @@ use shared::admin::AdminServer;
 use shared::config::AlerterConfig;
 use shared::dynamic_config::DynamicConfig;
 use shared::keys::WorkerRole;
-use shared::queue::{Heartbeat, Janitor, Presence, ReliableQueue};
+use shared::queue::{
+    Heartbeat, InFlight, Janitor, Presence, ReliableQueue, return_orphans_periodically,
+};
 use shared::redis_conn::RedisConnector;
 use shared::retention::RetentionMetrics;
 use shared::store;
@@ -71,10 +73,12 @@ impl Alerter {
             shed_threshold: config.queue_shed_threshold,
             defer_sleep: config.defer_sleep,
         };
+        let in_flight = InFlight::default();
         let mut workers = Vec::with_capacity(config.concurrency);
         for _ in 0..config.concurrency {
             workers.push(Worker {
                 queue: ReliableQueue::new(&keys, WorkerRole::Alerter, &pod, "alerter"),
+                in_flight: in_flight.clone(),
                 keys: keys.clone(),
                 redis: redis.clone(),
                 // Each loop blocks in BLMOVE on a connection of its own.
@@ -143,6 +147,13 @@ impl Alerter {
         let mut tasks = tokio::task::JoinSet::new();
         tasks.spawn(heartbeat.clone().run(redis.clone(), background.clone()));
         tasks.spawn(janitor.run(redis.clone(), config.heartbeat_interval, background.clone()));
+        tasks.spawn(return_orphans_periodically(
+            worker.queue.clone(),
+            redis.clone(),
+            worker.in_flight.clone(),
+            config.heartbeat_interval,
+            background.clone(),
+        ));
         let dynamic = worker.dynamic.clone();
         tasks.spawn(dynamic.clone().run(
             redis.clone(),

@@ -21,7 +21,7 @@ use serde_json::Value;
 use shared::dynamic_config::DynamicConfig;
 use shared::event::{Alert, Event, EventId};
 use shared::keys::RedisKeys;
-use shared::queue::{Failure, Item, ReliableQueue, push_batch};
+use shared::queue::{Failure, InFlight, Item, ReliableQueue, push_batch};
 use shared::store::Pool;
 use shared::store::audit::{AuditError, AuditRow, insert_batch};
 use std::sync::Arc;
@@ -62,6 +62,8 @@ pub struct Settings {
 
 pub struct Worker {
     pub queue: ReliableQueue,
+    /// What the loops of this alerter hold of their shared processing list.
+    pub in_flight: InFlight,
     pub keys: RedisKeys,
     pub redis: ConnectionManager,
     pub blocking: ConnectionManager,
@@ -146,7 +148,14 @@ impl Worker {
             };
             match taken {
                 Ok(items) if items.is_empty() => {}
-                Ok(items) => self.process(items, &shutdown).await,
+                Ok(items) => {
+                    self.in_flight.hold(&items);
+                    let held = items.clone();
+                    self.process(items, &shutdown).await;
+                    // Done with the batch: each item is acked, requeued or dead-lettered,
+                    // or (on shutdown) left for `Presence::leave` to return.
+                    self.in_flight.release(held.iter().map(|i| i.as_slice()));
+                }
                 Err(error) => {
                     tracing::warn!(error = %error, queue = %self.queue.source(), "cannot take from the queue, retrying");
                     tokio::select! {

@@ -316,3 +316,30 @@ async fn the_alerter_dlq_is_replayed_periodically_once_dependencies_are_healthy(
     );
     alerter.stop().await;
 }
+
+#[tokio::test]
+async fn an_event_in_its_processing_list_that_it_never_took_knowingly_is_processed() {
+    let (redis, db) = seeded().await;
+    let alerter = start(config(&redis, &db, "a1", &[])).await;
+    // What a BLMOVE whose reply was lost (a Redis restart) leaves behind.
+    let orphan = event("router9", "LINK-DOWN orphaned");
+    let _: () = redis::cmd("LPUSH")
+        .arg(redis.keys.processing_list(WorkerRole::Alerter, "a1"))
+        .arg(orphan.to_string())
+        .query_async(&mut redis.conn().await)
+        .await
+        .expect("plant");
+    eventually(
+        Duration::from_secs(15),
+        "the orphaned event to be audited",
+        || async {
+            audit_rows(&db)
+                .await
+                .iter()
+                .any(|row| orphan["_event_id"] == row.0.as_str())
+                .then_some(())
+        },
+    )
+    .await;
+    alerter.stop().await;
+}

@@ -69,7 +69,12 @@ async fn flush(courier: &Courier, batch: &mut Vec<Vec<u8>>, deliveries_done: &Ca
     let mut failures = 0;
     loop {
         match courier.queue.ack(&mut redis, batch).await {
-            Ok(()) => break,
+            Ok(()) => {
+                courier
+                    .in_flight
+                    .release(batch.iter().map(|i| i.as_slice()));
+                break;
+            }
             Err(error) => {
                 failures += 1;
                 tracing::warn!(error = %error, items = batch.len(), "acknowledging failed, retrying");

@@ -14,7 +14,9 @@ use shared::admin::AdminServer;
 use shared::config::ForwarderConfig;
 use shared::dynamic_config::DynamicConfig;
 use shared::keys::WorkerRole;
-use shared::queue::{Heartbeat, Janitor, Presence, ReliableQueue};
+use shared::queue::{
+    Heartbeat, InFlight, Janitor, Presence, ReliableQueue, return_orphans_periodically,
+};
 use shared::rate_limit::TokenBucket;
 use shared::redis_conn::RedisConnector;
 use std::collections::VecDeque;
@@ -74,6 +76,7 @@ impl Forwarder {
             api_key: config.moog_api_key.clone(),
             signature_template: config.signature_template.clone(),
             queue: ReliableQueue::new(&keys, WorkerRole::Moog, &pod, "moog-forwarder"),
+            in_flight: InFlight::default(),
             keys: keys.clone(),
             redis: redis.clone(),
             bucket: TokenBucket::new(&keys.moog_rate_limit),
@@ -141,6 +144,13 @@ impl Forwarder {
         let mut tasks = tokio::task::JoinSet::new();
         tasks.spawn(heartbeat.clone().run(redis.clone(), background.clone()));
         tasks.spawn(janitor.run(redis.clone(), config.heartbeat_interval, background.clone()));
+        tasks.spawn(return_orphans_periodically(
+            courier.queue.clone(),
+            redis.clone(),
+            courier.in_flight.clone(),
+            config.heartbeat_interval,
+            background.clone(),
+        ));
         tasks.spawn(courier.dynamic.clone().run(
             redis.clone(),
             courier.keys.clone(),
@@ -198,6 +208,7 @@ impl Forwarder {
                     }
                 }
             };
+            courier.in_flight.hold(&items);
             // One slot per alert taken; the rest go back when `slot` is dropped.
             let mut pending: VecDeque<_> = items
                 .into_iter()

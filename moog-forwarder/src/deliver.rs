@@ -15,7 +15,7 @@ use serde_json::Value;
 use shared::dynamic_config::DynamicConfig;
 use shared::event::Alert;
 use shared::keys::RedisKeys;
-use shared::queue::{Failure, ReliableQueue};
+use shared::queue::{Failure, InFlight, ReliableQueue};
 use shared::rate_limit::{TokenBucket, Tokens};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -32,6 +32,8 @@ pub struct Courier {
     pub api_key: Option<SecretString>,
     pub signature_template: String,
     pub queue: ReliableQueue,
+    /// What this forwarder holds of its processing list (see `shared::queue::InFlight`).
+    pub in_flight: InFlight,
     pub keys: RedisKeys,
     pub redis: ConnectionManager,
     pub bucket: TokenBucket,
@@ -250,21 +252,25 @@ impl Courier {
                 );
                 let (keys, processing) =
                     (self.keys.clone(), self.queue.processing_list().to_owned());
-                self.settle("scheduling a retry", &shutdown, |mut c| {
-                    let (keys, processing, updated, item) = (
-                        keys.clone(),
-                        processing.clone(),
-                        updated.clone(),
-                        item.clone(),
-                    );
-                    let delay_ms = delay.as_millis() as u64;
-                    async move {
-                        retry::schedule(&mut c, &keys, &processing, &updated, &item, delay_ms)
-                            .await
-                            .map_err(|e| e.to_string())
-                    }
-                })
-                .await;
+                let scheduled = self
+                    .settle("scheduling a retry", &shutdown, |mut c| {
+                        let (keys, processing, updated, item) = (
+                            keys.clone(),
+                            processing.clone(),
+                            updated.clone(),
+                            item.clone(),
+                        );
+                        let delay_ms = delay.as_millis() as u64;
+                        async move {
+                            retry::schedule(&mut c, &keys, &processing, &updated, &item, delay_ms)
+                                .await
+                                .map_err(|e| e.to_string())
+                        }
+                    })
+                    .await;
+                if scheduled {
+                    self.in_flight.release([item.as_slice()]);
+                }
             }
             Delivery::Rejected { status } => {
                 // Moog answered: it is up, so this is no failure for the breaker.
@@ -302,16 +308,20 @@ impl Courier {
             last_http_status: status,
         };
         let (queue, item) = (self.queue.clone(), item.to_vec());
-        self.settle("dead-lettering", shutdown, |mut c| {
-            let (queue, item, failure) = (queue.clone(), item.clone(), failure.clone());
-            async move {
-                queue
-                    .dead_letter(&mut c, &item, &failure)
-                    .await
-                    .map_err(|e| e.to_string())
-            }
-        })
-        .await;
+        let dead_lettered = self
+            .settle("dead-lettering", shutdown, |mut c| {
+                let (queue, item, failure) = (queue.clone(), item.clone(), failure.clone());
+                async move {
+                    queue
+                        .dead_letter(&mut c, &item, &failure)
+                        .await
+                        .map_err(|e| e.to_string())
+                }
+            })
+            .await;
+        if dead_lettered {
+            self.in_flight.release([item.as_slice()]);
+        }
         self.metrics
             .alerts_processed
             .with_label_values(&["dlq"])

@@ -216,3 +216,28 @@ async fn a_killed_forwarder_s_alerts_are_delivered_by_another() {
     .await;
     survivor.stop().await;
 }
+
+#[tokio::test]
+async fn an_alert_in_its_processing_list_that_it_never_took_knowingly_is_delivered() {
+    let (redis, moog) = (TestRedis::new().await, Moog::start().await);
+    let forwarder = start(config(&redis, &moog, "f1", &[])).await;
+    // What a BLMOVE whose reply was lost (a Redis restart) leaves behind.
+    let orphan = alert(42);
+    let _: () = redis::cmd("LPUSH")
+        .arg(
+            redis
+                .keys
+                .processing_list(shared::keys::WorkerRole::Moog, "f1"),
+        )
+        .arg(serde_json::to_string(&orphan).expect("json"))
+        .query_async(&mut redis.conn().await)
+        .await
+        .expect("plant");
+    let id = orphan.event_id.expect("id").to_string();
+    eventually(WAIT, "the orphaned alert to be delivered", || {
+        let (moog, id) = (&moog, id.clone());
+        async move { moog.delivered().contains(&id).then_some(()) }
+    })
+    .await;
+    forwarder.stop().await;
+}

@@ -328,3 +328,62 @@ async fn a_test_prefix_keeps_every_key_and_is_cleaned_on_drop() {
         .expect("EXISTS");
     assert_eq!(n, 0, "dropped TestRedis removed its keys");
 }
+
+#[tokio::test]
+async fn items_a_live_worker_took_without_knowing_go_back_after_two_passes() {
+    use shared::queue::InFlight;
+    let redis = TestRedis::new().await;
+    let queue = alerter(&redis, "w1");
+    let mut conn = redis.conn().await;
+    push_batch(&mut conn, queue.source(), &["a", "b"])
+        .await
+        .expect("push");
+    let taken = queue
+        .take_batch(
+            &mut redis.blocking_conn(Duration::from_secs(2)).await,
+            10,
+            Duration::from_secs(1),
+        )
+        .await
+        .expect("take");
+    assert_eq!(taken.len(), 2);
+    let in_flight = InFlight::default();
+    in_flight.hold(&taken);
+    // What a take whose reply was lost leaves behind: an item nobody in the process knows.
+    let _: () = redis::cmd("LPUSH")
+        .arg(queue.processing_list())
+        .arg("orphan")
+        .query_async(&mut conn)
+        .await
+        .expect("plant");
+    // And one taken just now, not yet recorded when the first pass looks.
+    let _: () = redis::cmd("LPUSH")
+        .arg(queue.processing_list())
+        .arg("just-taken")
+        .query_async(&mut conn)
+        .await
+        .expect("plant");
+
+    let mut suspects = Default::default();
+    let first = queue
+        .return_orphans(&mut conn, &in_flight, &mut suspects)
+        .await
+        .expect("first pass");
+    assert_eq!(first, 0, "nothing goes back on the first sight");
+    in_flight.hold(&[b"just-taken".to_vec()]);
+    let second = queue
+        .return_orphans(&mut conn, &in_flight, &mut suspects)
+        .await
+        .expect("second pass");
+    assert_eq!(second, 1);
+    assert_eq!(lrange(&redis, queue.source()).await, [b"orphan".to_vec()]);
+    let mut left = lrange(&redis, queue.processing_list()).await;
+    left.sort();
+    assert_eq!(
+        left,
+        [b"a".to_vec(), b"b".to_vec(), b"just-taken".to_vec()],
+        "held items stay"
+    );
+    in_flight.release(taken.iter().map(|i| i.as_slice()));
+    assert_eq!(in_flight.len(), 1);
+}

@@ -9,12 +9,14 @@
 
 mod dead_letter;
 mod heartbeat;
+mod in_flight;
 mod janitor;
 mod presence;
 mod reliable;
 
 pub use dead_letter::{Failure, dead_letter_payload};
 pub use heartbeat::Heartbeat;
+pub use in_flight::{InFlight, return_orphans_periodically};
 pub use janitor::{Janitor, SweepReport};
 pub use presence::Presence;
 pub use reliable::{ReliableQueue, push_batch};

@@ -31,6 +31,19 @@ where
     Ok(())
 }
 
+/// KEYS: processing list, source queue. ARGV: the item. Moves one copy back, atomically.
+static RETURN_ONE: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+        if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then
+            redis.call('RPUSH', KEYS[2], ARGV[1])
+            return 1
+        end
+        return 0
+        ",
+    )
+});
+
 /// One worker's handle on a reliable queue.
 #[derive(Clone, Debug)]
 pub struct ReliableQueue {
@@ -107,6 +120,49 @@ impl ReliableQueue {
             batch.extend(rest.into_iter().flatten());
         }
         Ok(batch)
+    }
+
+    /// Returns to the source queue (at the consumers' end) the items of this worker's
+    /// processing list that `in_flight` does not hold and that were already unheld at the
+    /// previous pass (`suspects`, updated here). See `InFlight` for why. Returns how many
+    /// went back.
+    pub async fn return_orphans<C>(
+        &self,
+        conn: &mut C,
+        in_flight: &crate::queue::InFlight,
+        suspects: &mut std::collections::HashSet<Item>,
+    ) -> Result<u64, QueueError>
+    where
+        C: ConnectionLike + Send,
+    {
+        let listed: Vec<Item> = redis::cmd("LRANGE")
+            .arg(&self.processing)
+            .arg(0)
+            .arg(-1)
+            .query_async(conn)
+            .await?;
+        let unheld: std::collections::HashSet<Item> = listed
+            .into_iter()
+            .filter(|item| !in_flight.holds(item))
+            .collect();
+        let mut returned = 0;
+        for item in unheld.iter().filter(|item| suspects.contains(*item)) {
+            let moved: u64 = RETURN_ONE
+                .key(&self.processing)
+                .key(&self.source)
+                .arg(item.as_slice())
+                .invoke_async(conn)
+                .await?;
+            returned += moved;
+        }
+        *suspects = unheld
+            .into_iter()
+            .filter(|item| !suspects.contains(item))
+            .collect();
+        if returned > 0 {
+            tracing::warn!(items = returned, queue = %self.source, "returned items this worker had taken without knowing it");
+        }
+        Ok(returned)
     }
 
     /// Removes processed items from the processing list, in one round trip. Items acked in
