@@ -150,11 +150,10 @@ impl Worker {
                 Ok(items) if items.is_empty() => {}
                 Ok(items) => {
                     self.in_flight.hold(&items);
-                    let held = items.clone();
-                    self.process(items, &shutdown).await;
+                    self.process(&items, &shutdown).await;
                     // Done with the batch: each item is acked, requeued or dead-lettered,
                     // or (on shutdown) left for `Presence::leave` to return.
-                    self.in_flight.release(held.iter().map(|i| i.as_slice()));
+                    self.in_flight.release(items.iter().map(|i| i.as_slice()));
                 }
                 Err(error) => {
                     tracing::warn!(error = %error, queue = %self.queue.source(), "cannot take from the queue, retrying");
@@ -201,7 +200,7 @@ impl Worker {
         Ok(None)
     }
 
-    async fn process(&mut self, items: Vec<Item>, shutdown: &CancellationToken) {
+    async fn process(&mut self, items: &[Item], shutdown: &CancellationToken) {
         let started = Instant::now();
         self.metrics.processing_list_depth.set(items.len() as i64);
         self.metrics.batch_events.observe(items.len() as f64);

@@ -1,30 +1,11 @@
 //! The `webui` subcommands against a real PostgreSQL schema and Redis prefix, configured
 //! through the same environment variables an operator sets.
 
-use shared::testing::{TestDatabase, TestRedis};
-use std::collections::HashMap;
-use webui::commands::{Command, run};
+mod support;
 
-fn env(db: &TestDatabase, redis: &TestRedis, extra: &[(&str, &str)]) -> HashMap<String, String> {
-    let mut vars: HashMap<String, String> = [
-        ("DB_HOST", db.config.host.clone()),
-        ("DB_PORT", db.config.port.to_string()),
-        ("DB_NAME", db.config.name.clone()),
-        ("DB_USER", db.config.user.clone()),
-        ("DB_SCHEMA", db.schema().to_owned()),
-        ("DB_TLS_ENABLED", "false".into()),
-        ("REDIS_HOST", redis.config.host.clone()),
-        ("REDIS_PORT", redis.config.port.to_string()),
-        ("REDIS_TLS_ENABLED", "false".into()),
-        ("REDIS_KEY_PREFIX", redis.keys.prefix.clone()),
-        ("LOG_LEVEL", "warn".into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    vars
-}
+use shared::testing::{TestDatabase, TestRedis};
+use support::env;
+use webui::commands::{Command, run};
 
 async fn month_partitions(db: &TestDatabase) -> i64 {
     db.pool

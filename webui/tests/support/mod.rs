@@ -12,6 +12,32 @@ use std::collections::HashMap;
 
 pub const ADMIN_KEY: &str = "static-admin-key-for-tests";
 
+/// The environment an operator would set for this schema and Redis prefix, plus `extra`.
+pub fn env(
+    db: &TestDatabase,
+    redis: &TestRedis,
+    extra: &[(&str, &str)],
+) -> HashMap<String, String> {
+    let mut vars: HashMap<String, String> = [
+        ("DB_HOST", db.config.host.clone()),
+        ("DB_PORT", db.config.port.to_string()),
+        ("DB_NAME", db.config.name.clone()),
+        ("DB_USER", db.config.user.clone()),
+        ("DB_SCHEMA", db.schema().to_owned()),
+        ("DB_TLS_ENABLED", "false".into()),
+        ("REDIS_HOST", redis.config.host.clone()),
+        ("REDIS_PORT", redis.config.port.to_string()),
+        ("REDIS_TLS_ENABLED", "false".into()),
+        ("REDIS_KEY_PREFIX", redis.keys.prefix.clone()),
+        ("LOG_LEVEL", "warn".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    vars
+}
+
 pub struct Ui {
     pub db: TestDatabase,
     pub redis: TestRedis,
@@ -28,24 +54,15 @@ impl Ui {
         shared::store::seed_v25_samples(&db.pool)
             .await
             .expect("seed");
-        let vars: HashMap<String, String> = [
-            ("DB_HOST", db.config.host.clone()),
-            ("DB_PORT", db.config.port.to_string()),
-            ("DB_NAME", db.config.name.clone()),
-            ("DB_USER", db.config.user.clone()),
-            ("DB_SCHEMA", db.schema().to_owned()),
-            ("DB_TLS_ENABLED", "false".into()),
-            ("REDIS_HOST", redis.config.host.clone()),
-            ("REDIS_PORT", redis.config.port.to_string()),
-            ("REDIS_TLS_ENABLED", "false".into()),
-            ("REDIS_KEY_PREFIX", redis.keys.prefix.clone()),
-            ("LISTEN_HOST", "127.0.0.1".into()),
-            ("SERVER_PORT_WEBUI", "0".into()),
-            ("WEBUI_API_KEY", ADMIN_KEY.into()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
+        let vars = env(
+            &db,
+            &redis,
+            &[
+                ("LISTEN_HOST", "127.0.0.1"),
+                ("SERVER_PORT_WEBUI", "0"),
+                ("WEBUI_API_KEY", ADMIN_KEY),
+            ],
+        );
         let config = WebuiConfig::from_env(&Env::new(&vars)).expect("config");
         let webui = webui::Webui::build(config, &prometheus::Registry::new())
             .await
