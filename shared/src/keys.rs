@@ -133,6 +133,12 @@ impl RedisKeys {
         format!("{}:config:{key}", self.prefix)
     }
 
+    /// `mutt:webui:session:<hash>`: a signed-in web UI user, by the SHA-256 of their
+    /// session cookie (so Redis never holds a usable cookie).
+    pub fn webui_session(&self, token_hash: &str) -> String {
+        format!("{}:webui:session:{token_hash}", self.prefix)
+    }
+
     /// The Pub/Sub channel on which config changes are announced (v2.5 name).
     pub fn config_updates_channel(&self) -> String {
         format!("{}:config:updates", self.prefix)

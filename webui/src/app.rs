@@ -1,6 +1,6 @@
 //! The web UI service's face: `build` connects to PostgreSQL and Redis, checks the schema
 //! and binds the HTTP listener (`SERVER_PORT_WEBUI`, 8090); `run_until` serves the JSON API
-//! plus `/health`, `/ready` and `/metrics` until shutdown.
+//! plus `/health`, `/ready` and `/metrics`, and the HTML pages, until shutdown.
 
 use crate::state::AppState;
 use anyhow::Context;
@@ -41,6 +41,7 @@ impl Webui {
                     shared::admin::configure(cfg, "mutt-webui", registry.clone(), ready.clone())
                 })
                 .configure(crate::api::mount)
+                .configure(crate::ui::mount)
         })
         .workers(2)
         .disable_signals()

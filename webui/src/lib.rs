@@ -7,7 +7,8 @@
 //! `seed` (MUTT v2.5's sample rules, dev hosts and teams), `partitions`, `retention` (the
 //! data lifecycle once, see `shared::retention`) and `dlq …`.
 //!
-//! Not built yet (issue #6): the HTML pages (login, sessions, CSRF) and their browser test.
+//! [`ui`] serves the HTML pages for operators on the same port, as a view over the API's
+//! own handlers.
 
 pub mod api;
 pub mod app;
@@ -16,5 +17,6 @@ pub mod commands;
 pub mod error;
 pub mod keys;
 pub mod state;
+pub mod ui;
 
 pub use app::Webui;

@@ -93,14 +93,14 @@ impl Filter {
 }
 
 #[derive(Deserialize)]
-struct EventFilters {
+pub(crate) struct EventFilters {
     hostname: Option<String>,
     rule_id: Option<i32>,
     start_date: Option<String>,
     end_date: Option<String>,
 }
 
-async fn event_audit(
+pub(crate) async fn event_audit(
     req: HttpRequest,
     state: web::Data<AppState>,
     page: web::Query<Page>,
@@ -191,7 +191,7 @@ pub fn config_audit_json(r: &Row) -> Value {
     })
 }
 
-async fn config_audit(
+pub(crate) async fn config_audit(
     req: HttpRequest,
     state: web::Data<AppState>,
     page: web::Query<Page>,

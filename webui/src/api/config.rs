@@ -24,7 +24,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/config/{key}", web::put().to(set));
 }
 
-async fn current(state: &AppState) -> Result<Vec<Option<String>>, ApiError> {
+pub(crate) async fn current(state: &AppState) -> Result<Vec<Option<String>>, ApiError> {
     let keys: Vec<String> = SETTINGS.iter().map(|s| state.keys.config(s.key)).collect();
     Ok(redis::cmd("MGET")
         .arg(&keys)
@@ -32,7 +32,7 @@ async fn current(state: &AppState) -> Result<Vec<Option<String>>, ApiError> {
         .await?)
 }
 
-async fn list(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
+pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
     authorize(&req, &state, Scope::Read).await?;
     let values = current(&state).await?;
     let mut config = Map::new();
@@ -46,7 +46,7 @@ async fn list(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
     Ok(HttpResponse::Ok().json(json!({"config": config, "settings": settings})))
 }
 
-async fn set(
+pub(crate) async fn set(
     req: HttpRequest,
     state: web::Data<AppState>,
     key: web::Path<String>,
@@ -124,7 +124,7 @@ async fn set(
         .json(json!({"key": setting.key, "old_value": old_value, "new_value": new_value})))
 }
 
-async fn history(
+pub(crate) async fn history(
     req: HttpRequest,
     state: web::Data<AppState>,
     page: web::Query<Page>,

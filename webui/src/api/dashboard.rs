@@ -36,7 +36,10 @@ fn count(value: Option<String>) -> u64 {
     value.and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
-async fn compute(state: &AppState, now: DateTime<Utc>) -> Result<Value, redis::RedisError> {
+pub(crate) async fn compute(
+    state: &AppState,
+    now: DateTime<Utc>,
+) -> Result<Value, redis::RedisError> {
     let keys = &state.keys;
     let minute_keys: Vec<String> = (1..=60)
         .map(|i| {
@@ -99,7 +102,7 @@ async fn compute(state: &AppState, now: DateTime<Utc>) -> Result<Value, redis::R
     }))
 }
 
-async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
+pub(crate) async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
     authorize(&req, &state, Scope::Read).await?;
     if let Some((at, body)) = state
         .dashboard

@@ -29,7 +29,7 @@ fn name(text: &str) -> Result<DlqName, ApiError> {
     })
 }
 
-async fn depths(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
+pub(crate) async fn depths(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
     authorize(&req, &state, Scope::Read).await?;
     let dlq = Dlq::new(&state.keys);
     let mut redis = state.redis.clone();
@@ -42,18 +42,18 @@ async fn depths(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
 }
 
 #[derive(Deserialize)]
-struct Page {
+pub(crate) struct Page {
     #[serde(default)]
-    offset: u64,
+    pub offset: u64,
     #[serde(default = "default_limit")]
-    limit: u64,
+    pub limit: u64,
 }
 
 fn default_limit() -> u64 {
     50
 }
 
-async fn list(
+pub(crate) async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -73,7 +73,7 @@ async fn list(
     })))
 }
 
-async fn replay(
+pub(crate) async fn replay(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -109,7 +109,11 @@ async fn replay(
     Ok(HttpResponse::Ok().json(json!({"replayed": report.replayed, "dead": report.dead})))
 }
 
-async fn purge(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> ApiResult {
+pub(crate) async fn purge(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ApiResult {
     authorize(&req, &state, Scope::Admin).await?;
     let name = name(&path)?;
     let purged = Dlq::new(&state.keys)

@@ -54,7 +54,7 @@ fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
     e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
 }
 
-async fn list_dev_hosts(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
+pub(crate) async fn list_dev_hosts(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
     authorize(&req, &state, Scope::Read).await?;
     let conn = state.pool.get().await?;
     let hosts: Vec<Value> = conn
@@ -69,7 +69,7 @@ async fn list_dev_hosts(req: HttpRequest, state: web::Data<AppState>) -> ApiResu
     Ok(HttpResponse::Ok().json(json!({ "hosts": hosts })))
 }
 
-async fn add_dev_host(
+pub(crate) async fn add_dev_host(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<Map<String, Value>>,
@@ -105,7 +105,7 @@ async fn add_dev_host(
     Ok(HttpResponse::Created().json(json!({"message": "Dev host added successfully"})))
 }
 
-async fn delete_dev_host(
+pub(crate) async fn delete_dev_host(
     req: HttpRequest,
     state: web::Data<AppState>,
     hostname: web::Path<String>,
@@ -132,7 +132,7 @@ async fn delete_dev_host(
     Ok(HttpResponse::Ok().json(json!({"message": "Dev host deleted successfully"})))
 }
 
-async fn list_teams(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
+pub(crate) async fn list_teams(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
     authorize(&req, &state, Scope::Read).await?;
     let conn = state.pool.get().await?;
     let teams: Vec<Value> = conn
@@ -149,7 +149,7 @@ async fn list_teams(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
     Ok(HttpResponse::Ok().json(json!({ "teams": teams })))
 }
 
-async fn add_team(
+pub(crate) async fn add_team(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<Map<String, Value>>,
@@ -195,7 +195,7 @@ async fn add_team(
     Ok(HttpResponse::Created().json(json!({"message": "Team mapping added successfully"})))
 }
 
-async fn update_team(
+pub(crate) async fn update_team(
     req: HttpRequest,
     state: web::Data<AppState>,
     hostname: web::Path<String>,
@@ -232,7 +232,7 @@ async fn update_team(
     Ok(HttpResponse::Ok().json(json!({"message": "Team mapping updated successfully"})))
 }
 
-async fn delete_team(
+pub(crate) async fn delete_team(
     req: HttpRequest,
     state: web::Data<AppState>,
     hostname: web::Path<String>,

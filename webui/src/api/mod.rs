@@ -2,16 +2,16 @@
 //! version headers on every response and `X-API-Deprecated: true` on v1. Extractor
 //! failures (a body that is not a JSON object, a bad query) are 400s with a JSON body.
 
-mod audit;
-mod config;
-mod dashboard;
-mod dlq;
+pub(crate) mod audit;
+pub(crate) mod config;
+pub(crate) mod dashboard;
+pub(crate) mod dlq;
 mod fields;
-mod hosts;
-mod pagination;
-mod rule_test;
-mod rules;
-mod system;
+pub(crate) mod hosts;
+pub(crate) mod pagination;
+pub(crate) mod rule_test;
+pub(crate) mod rules;
+pub(crate) mod system;
 
 pub use dashboard::DashboardCache;
 

@@ -43,7 +43,11 @@ fn why(rule: &Rule, event: &Event) -> String {
     )
 }
 
-async fn test(req: HttpRequest, state: web::Data<AppState>, body: web::Json<Value>) -> ApiResult {
+pub(crate) async fn test(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<Value>,
+) -> ApiResult {
     authorize(&req, &state, Scope::Read).await?;
     let mut value = body.into_inner();
     let object = value

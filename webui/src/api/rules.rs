@@ -217,7 +217,7 @@ fn known_fields() -> Vec<&'static str> {
     RULE_FIELDS.iter().copied().chain(["reason"]).collect()
 }
 
-async fn list(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
+pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
     authorize(&req, &state, Scope::Read).await?;
     let conn = state.pool.get().await?;
     let rows = conn
@@ -235,7 +235,7 @@ type HitsAndTimes = (Vec<Option<u64>>, Vec<Option<String>>);
 
 /// Adds `hit_count` and `last_matched_at` (counted by the alerter in Redis) to rule
 /// objects; `null` when Redis cannot say, so the rules themselves stay readable.
-async fn with_hits(state: &AppState, mut rules: Vec<Value>) -> Vec<Value> {
+pub(crate) async fn with_hits(state: &AppState, mut rules: Vec<Value>) -> Vec<Value> {
     if rules.is_empty() {
         return rules;
     }
@@ -267,7 +267,7 @@ async fn with_hits(state: &AppState, mut rules: Vec<Value>) -> Vec<Value> {
     rules
 }
 
-async fn with_hits_one(state: &AppState, rule: Value) -> Value {
+pub(crate) async fn with_hits_one(state: &AppState, rule: Value) -> Value {
     with_hits(state, vec![rule]).await.remove(0)
 }
 
@@ -284,12 +284,16 @@ pub(super) async fn fetch(state: &AppState, id: i32) -> Result<Value, ApiError> 
     Ok(with_hits_one(state, to_json(&row)).await)
 }
 
-async fn get(req: HttpRequest, state: web::Data<AppState>, id: web::Path<i32>) -> ApiResult {
+pub(crate) async fn get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<i32>,
+) -> ApiResult {
     authorize(&req, &state, Scope::Read).await?;
     Ok(HttpResponse::Ok().json(fetch(&state, *id).await?))
 }
 
-async fn create(
+pub(crate) async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<Map<String, Value>>,
@@ -338,7 +342,7 @@ async fn create(
         .json(json!({"id": id, "message": "Rule created successfully", "rule": rule})))
 }
 
-async fn update(
+pub(crate) async fn update(
     req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<i32>,
@@ -396,7 +400,7 @@ async fn update(
     Ok(HttpResponse::Ok().json(json!({"message": "Rule updated successfully", "rule": rule})))
 }
 
-async fn delete(
+pub(crate) async fn delete(
     req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<i32>,

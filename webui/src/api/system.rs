@@ -16,7 +16,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/partitions", web::get().to(partitions));
 }
 
-async fn version() -> HttpResponse {
+pub(crate) async fn version() -> HttpResponse {
     HttpResponse::Ok().json(json!({
         "current_version": API_VERSION,
         "default_version": API_VERSION,
@@ -30,7 +30,7 @@ async fn version() -> HttpResponse {
     }))
 }
 
-async fn partitions(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
+pub(crate) async fn partitions(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
     authorize(&req, &state, Scope::Read).await?;
     let partitions = store::partition_health(&state.pool)
         .await

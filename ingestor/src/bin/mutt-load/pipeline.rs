@@ -37,6 +37,10 @@ pub struct Pipeline {
     /// How long to wait for stragglers after the last send.
     #[arg(long, default_value_t = 60.0)]
     wait: f64,
+    /// Seconds to wait after the last send before the first look at PostgreSQL (its
+    /// queries over a long run's rows would compete with the pipeline being measured).
+    #[arg(long, default_value_t = 0.0)]
+    check_delay: f64,
 }
 
 /// What happened to the events of one run.
@@ -170,6 +174,8 @@ pub async fn run(events: &[Value], args: Pipeline) -> anyhow::Result<()> {
     }
     let send_secs = started.elapsed().as_secs_f64();
 
+    println!("pipeline: sending done after {send_secs:.1}s");
+    tokio::time::sleep(Duration::from_secs_f64(args.check_delay)).await;
     let deadline = Instant::now() + Duration::from_secs_f64(args.wait);
     let missing = |o: &Outcome| {
         acked

@@ -1,0 +1,427 @@
+//! The HTML UI over plain HTTP, without a browser: sign-in and its cookie, CSRF on every
+//! form, scopes, pages readable without JavaScript, and refusals that change nothing.
+//! (`browser.rs` clicks through the same pages in Chromium.)
+
+mod support;
+
+use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{Client, Response, redirect};
+use support::{ADMIN_KEY, Ui};
+
+/// A browser without JavaScript: keeps the session cookie, does not follow redirects.
+struct Browser {
+    http: Client,
+    base: String,
+    cookies: Vec<(String, String)>,
+}
+
+impl Browser {
+    fn new(ui: &Ui) -> Self {
+        Self {
+            http: Client::builder()
+                .redirect(redirect::Policy::none())
+                .build()
+                .expect("client"),
+            base: ui.base.clone(),
+            cookies: Vec::new(),
+        }
+    }
+
+    fn keep_cookies(&mut self, response: &Response) {
+        for header in response.headers().get_all(SET_COOKIE) {
+            let text = header.to_str().expect("ascii cookie");
+            let pair = text.split(';').next().expect("name=value");
+            let (name, value) = pair.split_once('=').expect("name=value");
+            self.cookies.retain(|(n, _)| n != name);
+            if !value.is_empty() {
+                self.cookies.push((name.to_owned(), value.to_owned()));
+            }
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn get(&mut self, path: &str) -> (u16, String) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie_header())
+            .send()
+            .await
+            .expect("get");
+        self.keep_cookies(&response);
+        (response.status().as_u16(), page_or_location(response).await)
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie_header())
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(form).expect("form"))
+            .send()
+            .await
+            .expect("post");
+        self.keep_cookies(&response);
+        (response.status().as_u16(), page_or_location(response).await)
+    }
+
+    /// Signs in with `key`; returns the session's CSRF token.
+    async fn sign_in(&mut self, key: &str) -> String {
+        let (_, form) = self.get("/login").await;
+        let token = hidden(&form, "csrf");
+        let (status, location) = self
+            .post("/login", &[("csrf", &token), ("api_key", key)])
+            .await;
+        assert_eq!((status, location.as_str()), (303, "/"), "signed in");
+        let (status, dashboard) = self.get("/").await;
+        assert_eq!(status, 200);
+        hidden(&dashboard, "csrf")
+    }
+}
+
+/// The body of a page, or the target of a redirect.
+async fn page_or_location(response: Response) -> String {
+    match response.headers().get(LOCATION) {
+        Some(location) => location.to_str().expect("ascii").to_owned(),
+        None => response.text().await.expect("body"),
+    }
+}
+
+/// The value of the first hidden input called `name`.
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + marker.len();
+    html[start..start + html[start..].find('"').expect("closing quote")].to_owned()
+}
+
+#[tokio::test]
+async fn signing_in_sets_a_strict_http_only_cookie_and_only_read_or_admin_keys_may() {
+    let ui = Ui::start().await;
+    let mut browser = Browser::new(&ui);
+    let (status, location) = browser.get("/rules").await;
+    assert_eq!(
+        (status, location.as_str()),
+        (303, "/login"),
+        "anonymous → sign in"
+    );
+
+    let (_, form) = browser.get("/login").await;
+    let mut token = hidden(&form, "csrf");
+    for key in ["wrong", ui.ingest_key.as_str(), ""] {
+        let (status, page) = browser
+            .post("/login", &[("csrf", &token), ("api_key", key)])
+            .await;
+        assert_eq!(status, 401, "{key}: {page}");
+        assert!(page.contains("not a valid key"), "{page}");
+        token = hidden(&page, "csrf"); // each form carries a fresh token
+    }
+    let (status, _) = browser
+        .post("/login", &[("csrf", "forged"), ("api_key", ADMIN_KEY)])
+        .await;
+    assert_eq!(status, 403, "the sign-in form's own token is checked");
+
+    let (_, form) = browser.get("/login").await;
+    let token = hidden(&form, "csrf");
+    let response = browser
+        .http
+        .post(format!("{}/login", ui.base))
+        .header(COOKIE, browser.cookie_header())
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("X-Forwarded-Proto", "https")
+        .body(
+            serde_urlencoded::to_string([("csrf", token.as_str()), ("api_key", ADMIN_KEY)])
+                .expect("form"),
+        )
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), 303);
+    let session = response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|h| h.to_str().expect("ascii").to_owned())
+        .find(|c| c.starts_with("mutt_session="))
+        .expect("a session cookie");
+    for flag in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
+        assert!(session.contains(flag), "{flag} missing: {session}");
+    }
+    let (status, page) = Browser::new(&ui).get("/").await;
+    assert_eq!(
+        (status, page.as_str()),
+        (303, "/login"),
+        "no cookie, no session"
+    );
+    ui.stop().await;
+}
+
+#[tokio::test]
+async fn v25_bookmarks_with_the_key_in_the_query_sign_in_and_drop_the_key() {
+    let ui = Ui::start().await;
+    for path in ["/", "/audit"] {
+        let mut browser = Browser::new(&ui);
+        let (status, location) = browser.get(&format!("{path}?api_key={ADMIN_KEY}")).await;
+        assert_eq!(
+            (status, location.as_str()),
+            (303, path),
+            "the key leaves the URL"
+        );
+        let (status, page) = browser.get(path).await;
+        assert_eq!(status, 200, "signed in by the bookmark: {page}");
+        assert!(page.contains("webui-api-key"));
+
+        let mut stranger = Browser::new(&ui);
+        let (status, location) = stranger.get(&format!("{path}?api_key=wrong")).await;
+        assert_eq!((status, location.as_str()), (303, "/login"));
+        let (status, location) = stranger
+            .get(&format!("{path}?api_key={}", ui.ingest_key))
+            .await;
+        assert_eq!(
+            (status, location.as_str()),
+            (303, "/login"),
+            "an ingest key cannot read"
+        );
+    }
+    ui.stop().await;
+}
+
+#[tokio::test]
+async fn every_page_reads_without_javascript_and_a_form_without_its_token_changes_nothing() {
+    let ui = Ui::start().await;
+    let mut browser = Browser::new(&ui);
+    let csrf = browser.sign_in(ADMIN_KEY).await;
+    for path in [
+        "/",
+        "/rules",
+        "/rules/new",
+        "/rules/test",
+        "/hosts",
+        "/audit-logs",
+        "/audit-logs?hostname=router1&rule_id=&page=1",
+        "/audit",
+        "/audit?operation=&table_name=alert_rules",
+        "/config",
+        "/dlq",
+        "/dlq?queue=dead",
+    ] {
+        let (status, page) = browser.get(path).await;
+        assert_eq!(status, 200, "{path}: {page}");
+        assert!(!page.contains("<script"), "{path} needs no script");
+        assert!(page.contains("</html>"), "{path} is a whole page");
+    }
+    let (status, page) = browser.get("/rules").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("v2.5 sample: CRITICAL"),
+        "the sample rules are listed"
+    );
+
+    let rules_before = ui.count("SELECT count(*) FROM alert_rules").await;
+    let audit_before = ui.count("SELECT count(*) FROM config_audit_log").await;
+    let rule = [
+        ("name", "no token"),
+        ("match_type", "contains"),
+        ("match_string", "X"),
+        ("priority", "1"),
+        ("prod_handling", "Ignore"),
+        ("dev_handling", "Ignore"),
+        ("team_assignment", "T"),
+    ];
+    for forged in ["", "forged"] {
+        let mut form = rule.to_vec();
+        form.push(("csrf", forged));
+        let (status, page) = browser.post("/rules", &form).await;
+        assert_eq!(status, 403, "{page}");
+        assert!(
+            page.contains("stale or did not come from this site"),
+            "{page}"
+        );
+        let (status, _) = browser
+            .post(
+                "/hosts/dev",
+                &[("csrf", forged), ("hostname", "forged-host")],
+            )
+            .await;
+        assert_eq!(status, 403);
+    }
+    assert_eq!(
+        ui.count("SELECT count(*) FROM alert_rules").await,
+        rules_before
+    );
+    assert_eq!(
+        ui.count("SELECT count(*) FROM config_audit_log").await,
+        audit_before
+    );
+
+    // The same form with the token: created, audited as the signed-in key.
+    let mut form = rule.to_vec();
+    form.push(("csrf", &csrf));
+    let (status, location) = browser.post("/rules", &form).await;
+    assert_eq!(status, 303);
+    assert!(location.starts_with("/rules?notice=Rule+"), "{location}");
+    assert_eq!(
+        ui.count("SELECT count(*) FROM alert_rules").await,
+        rules_before + 1
+    );
+    assert_eq!(
+        ui.count(
+            "SELECT count(*) FROM config_audit_log WHERE changed_by = 'webui-api-key' \
+             AND operation = 'CREATE' AND table_name = 'alert_rules'"
+        )
+        .await,
+        1
+    );
+
+    // Signed out, the old cookie is worth nothing.
+    let old = browser.cookie_header();
+    let (status, _) = browser.post("/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(status, 303);
+    let response = browser
+        .http
+        .get(format!("{}/rules", ui.base))
+        .header(COOKIE, old)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(response.status(), 303);
+    ui.stop().await;
+}
+
+#[tokio::test]
+async fn refused_input_shows_the_reason_and_stores_nothing() {
+    let ui = Ui::start().await;
+    let mut browser = Browser::new(&ui);
+    let csrf = browser.sign_in(ADMIN_KEY).await;
+    let rules_before = ui.count("SELECT count(*) FROM alert_rules").await;
+    let base = [
+        ("csrf", csrf.as_str()),
+        ("name", "bad"),
+        ("prod_handling", "Ignore"),
+        ("dev_handling", "Ignore"),
+        ("team_assignment", "T"),
+    ];
+    for (extra, says) in [
+        (
+            vec![
+                ("match_type", "regex"),
+                ("match_string", "a(b"),
+                ("priority", "1"),
+            ],
+            "regex",
+        ),
+        (
+            vec![
+                ("match_type", "contains"),
+                ("match_string", "x"),
+                ("priority", "soon"),
+            ],
+            "priority",
+        ),
+        (
+            vec![
+                ("match_type", "glob"),
+                ("match_string", "x"),
+                ("priority", "1"),
+            ],
+            "match_type",
+        ),
+        (
+            vec![("match_type", "contains"), ("priority", "1")],
+            "match_string or trap_oid",
+        ),
+    ] {
+        let mut form = base.to_vec();
+        form.extend(extra);
+        let (status, page) = browser.post("/rules", &form).await;
+        assert_eq!(status, 400, "{page}");
+        assert!(page.contains(says), "the page names {says}: {page}");
+        assert!(page.contains("value=\"bad\""), "what was typed is kept");
+    }
+    assert_eq!(
+        ui.count("SELECT count(*) FROM alert_rules").await,
+        rules_before
+    );
+
+    let (status, page) = browser
+        .post("/rules/test", &[("csrf", &csrf), ("event", "{not json")])
+        .await;
+    assert_eq!(status, 400);
+    assert!(page.contains("not valid JSON"), "{page}");
+    let (status, location) = browser
+        .post(
+            "/config",
+            &[("csrf", &csrf), ("key", "NOPE"), ("value", "1")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert!(location.contains("unknown+configuration+key"), "{location}");
+    let (status, page) = browser.get("/rules/999999").await;
+    assert_eq!(status, 404, "{page}");
+    assert!(page.contains("Rule not found"));
+    ui.stop().await;
+}
+
+#[tokio::test]
+async fn a_read_only_key_sees_no_write_controls_and_cannot_post_changes() {
+    let ui = Ui::start().await;
+    let mut browser = Browser::new(&ui);
+    let csrf = browser.sign_in(&ui.read_key).await;
+    for path in ["/rules", "/hosts", "/config", "/dlq"] {
+        let (status, page) = browser.get(path).await;
+        assert_eq!(status, 200);
+        assert!(page.contains("(read only)"));
+        for control in [
+            "method=\"post\" action=\"/rules",
+            "action=\"/hosts/",
+            "action=\"/config\"",
+            "action=\"/dlq/",
+        ] {
+            assert!(!page.contains(control), "{path} shows {control}");
+        }
+    }
+    let hosts_before = ui.count("SELECT count(*) FROM development_hosts").await;
+    let (status, page) = browser
+        .post("/hosts/dev", &[("csrf", &csrf), ("hostname", "sneaky")])
+        .await;
+    assert_eq!(status, 303);
+    assert!(page.contains("lacks+the+admin+scope"), "{page}");
+    assert_eq!(
+        ui.count("SELECT count(*) FROM development_hosts").await,
+        hosts_before
+    );
+    let (status, page) = browser.post("/rules/1/delete", &[("csrf", &csrf)]).await;
+    assert_eq!(status, 303);
+    assert!(page.contains("lacks+the+admin+scope"), "{page}");
+    assert_eq!(
+        ui.count("SELECT count(*) FROM alert_rules WHERE id = 1")
+            .await,
+        1
+    );
+    // Testing an event only reads, so a read key may.
+    let (status, page) = browser
+        .post(
+            "/rules/test",
+            &[
+                ("csrf", &csrf),
+                (
+                    "event",
+                    r#"{"hostname": "h", "message": "LINK-DOWN on port 1"}"#,
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Matches rule"), "{page}");
+    ui.stop().await;
+}
