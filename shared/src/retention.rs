@@ -100,14 +100,22 @@ impl RetentionMetrics {
                 "mutt_retention_config_audits_deleted_total",
                 "config_audit_log rows past CONFIG_AUDIT_RETENTION_DAYS deleted",
             ),
-            errors: register(
-                registry,
-                &IntCounterVec::new(
-                    Opts::new("mutt_retention_errors_total", "Failed retention tasks"),
-                    &["task"],
-                )
-                .expect("valid metric"),
-            ),
+            errors: {
+                let errors = register(
+                    registry,
+                    &IntCounterVec::new(
+                        Opts::new("mutt_retention_errors_total", "Failed retention tasks"),
+                        &["task"],
+                    )
+                    .expect("valid metric"),
+                );
+                // Exported at 0 from the start, so that alert rules see the first failure
+                // as an increase.
+                for task in ["partitions", "enforce_all", "dlq"] {
+                    errors.with_label_values(&[task]);
+                }
+                errors
+            },
             last_run: register(
                 registry,
                 &Gauge::new(

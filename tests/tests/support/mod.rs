@@ -28,6 +28,8 @@ pub struct Sandbox {
     pub udp: SocketAddr,
     pub tcp: SocketAddr,
     pub webui: String,
+    /// Every service's `/metrics` URL.
+    pub metrics: Vec<String>,
     pub client: reqwest::Client,
     services: Vec<RunningService>,
     stop_moog: CancellationToken,
@@ -122,6 +124,12 @@ impl Sandbox {
             .await
             .expect("webui");
         let webui_url = format!("http://{}", webui.addr());
+        let metrics = vec![
+            format!("http://{http}/metrics"),
+            format!("http://{}/metrics", alerter.admin_addrs()[0]),
+            format!("http://{}/metrics", forwarder.admin_addrs()[0]),
+            format!("{webui_url}/metrics"),
+        ];
         let services = vec![
             RunningService::spawn(|stop| ingestor.run_until(stop)),
             RunningService::spawn(|stop| alerter.run_until(stop)),
@@ -136,6 +144,7 @@ impl Sandbox {
             udp,
             tcp,
             webui: webui_url,
+            metrics,
             client: reqwest::Client::new(),
             services,
             stop_moog,
