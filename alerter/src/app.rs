@@ -120,7 +120,16 @@ impl Alerter {
 
     /// Runs until `shutdown`; then finishes the batch in hand, returns anything left in the
     /// processing list to the queue and removes the heartbeat.
+    /// With Sentinel, also stops when the sentinels name another Redis master, and then
+    /// answers with an error so that the process exits and is restarted against it.
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let connector = self.connector.clone();
+        shared::redis_conn::run_following_master(&connector, shutdown, |stop| self.serve(stop))
+            .await
+    }
+
+    /// The service itself, until `shutdown` (which a Sentinel failover cancels too).
+    async fn serve(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let Self {
             config,
             admin,

@@ -35,6 +35,7 @@ pub struct Ingestor {
     writer_task: tokio::task::JoinHandle<()>,
     queue: Arc<QueueDepth>,
     redis: redis::aio::ConnectionManager,
+    connector: RedisConnector,
     syslog: SyslogContext,
     metrics: IngestMetrics,
 }
@@ -146,6 +147,7 @@ impl Ingestor {
             writer_task,
             queue,
             redis,
+            connector,
             syslog,
             metrics,
         })
@@ -165,7 +167,16 @@ impl Ingestor {
 
     /// Serves until `shutdown` is cancelled, then stops taking input, answers what is in
     /// flight and waits (bounded) for the last writes to be acknowledged.
+    /// With Sentinel, also stops when the sentinels name another Redis master, and then
+    /// answers with an error so that the process exits and is restarted against it.
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let connector = self.connector.clone();
+        shared::redis_conn::run_following_master(&connector, shutdown, |stop| self.serve(stop))
+            .await
+    }
+
+    /// The service itself, until `shutdown` (which a Sentinel failover cancels too).
+    async fn serve(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let Self {
             config,
             http,
@@ -176,6 +187,7 @@ impl Ingestor {
             writer_task,
             queue,
             redis,
+            connector: _,
             syslog,
             metrics,
         } = self;

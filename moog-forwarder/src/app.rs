@@ -37,6 +37,7 @@ pub struct Forwarder {
     admin: AdminServer,
     courier: Arc<Courier>,
     blocking: redis::aio::ConnectionManager,
+    connector: RedisConnector,
     heartbeat: Heartbeat,
     janitor: Janitor,
 }
@@ -110,6 +111,7 @@ impl Forwarder {
             admin,
             courier,
             blocking,
+            connector,
             heartbeat,
             janitor,
         })
@@ -120,12 +122,22 @@ impl Forwarder {
         self.admin.addrs()
     }
 
+    /// With Sentinel, also stops when the sentinels name another Redis master, and then
+    /// answers with an error so that the process exits and is restarted against it.
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let connector = self.connector.clone();
+        shared::redis_conn::run_following_master(&connector, shutdown, |stop| self.serve(stop))
+            .await
+    }
+
+    /// The service itself, until `shutdown` (which a Sentinel failover cancels too).
+    async fn serve(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let Self {
             config,
             admin,
             courier,
             mut blocking,
+            connector: _,
             heartbeat,
             janitor,
         } = self;

@@ -170,6 +170,20 @@ def main():
                 fail(name, "no TLS Ingress for the web UI")
             if "Secret" in kinds:
                 fail(name, "a Secret was made although every secret is an existing one")
+        if name == "sentinel":
+            for dname, d in by_kind(objects, "Deployment").items():
+                env = {e["name"]: e for e in d["spec"]["template"]["spec"]["containers"][0]["env"]}
+                if env.get("REDIS_SENTINEL_HOSTS", {}).get("value") != "sentinel-0.redis:26379,sentinel-1.redis:26379,sentinel-2.redis:26379":
+                    fail(name, f"{dname}: REDIS_SENTINEL_HOSTS is {env.get('REDIS_SENTINEL_HOSTS')}")
+                if env.get("REDIS_SENTINEL_MASTER", {}).get("value") != "mutt":
+                    fail(name, f"{dname}: REDIS_SENTINEL_MASTER is {env.get('REDIS_SENTINEL_MASTER')}")
+                ref = env.get("REDIS_SENTINEL_PASS", {}).get("valueFrom", {}).get("secretKeyRef", {})
+                if (ref.get("name"), ref.get("key")) != ("mutt-redis", "sentinel-password"):
+                    fail(name, f"{dname}: REDIS_SENTINEL_PASS from {ref}")
+            for sname, so in by_kind(objects, "ScaledObject").items():
+                trigger = so["spec"]["triggers"][0]
+                if trigger["type"] != "redis-sentinel" or trigger["metadata"].get("sentinelMaster") != "mutt":
+                    fail(name, f"{sname}: trigger {trigger}")
         if name == "inline-secrets":
             secrets = by_kind(objects, "Secret")
             if set(secrets) != {"mutt-keys", "mutt-migrate"}:

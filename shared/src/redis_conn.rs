@@ -4,14 +4,26 @@
 //! replies are bounded by a short response timeout, for every ordinary command; and, per
 //! blocking consumer, a dedicated one whose response timeout is longer than its `BLMOVE`
 //! block, so the client does not give up on a reply that Redis is legitimately holding.
+//!
+//! With Redis Sentinel (`REDIS_SENTINEL_HOSTS`), the master's address comes from the
+//! sentinels at start-up. A failover is followed by restarting: [`run_following_master`]
+//! stops the service when the sentinels name another master, the service exits non-zero,
+//! and its supervisor (Kubernetes, systemd) starts it again against the new master. The
+//! reliable queues make that safe: what a worker held is in its processing list and is
+//! taken again. Connections that silently kept talking to a demoted master would instead
+//! fail every write with `READONLY` until someone noticed.
 
-use crate::config::RedisConfig;
+use crate::config::{RedisConfig, SentinelConfig};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::sentinel::{SentinelClientBuilder, SentinelServerType};
 use redis::{
     Client, ConnectionAddr, ErrorKind, IntoConnectionInfo, RedisConnectionInfo, TlsCertificates,
+    TlsMode,
 };
 use secrecy::{ExposeSecret, SecretString};
+use std::future::Future;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// How long an ordinary command may wait for its reply before it fails (and the caller
 /// answers 503 or retries): Redis answers in microseconds, so seconds mean trouble.
@@ -28,6 +40,12 @@ pub enum ConnectError {
         path: String,
         source: std::io::Error,
     },
+    #[error("asking the sentinels {sentinels} for master {master:?}: {source}")]
+    Sentinel {
+        sentinels: String,
+        master: String,
+        source: redis::RedisError,
+    },
     #[error("connecting to redis at {addr}: {source}")]
     Redis {
         addr: String,
@@ -40,18 +58,67 @@ pub enum ConnectError {
 pub struct RedisConnector {
     client: Client,
     addr: String,
+    /// The config, for asking the sentinels again (`None` without Sentinel).
+    sentinel: Option<RedisConfig>,
 }
 
 impl RedisConnector {
     /// Connects once to check the address and credentials. With `REDIS_PASS_NEXT` set, a
     /// refused current password is retried with the next one (rotation without downtime).
+    /// With Sentinel, the address is the master the sentinels name now.
     pub async fn connect(config: &RedisConfig) -> Result<Self, ConnectError> {
+        let Some(sentinel) = &config.sentinel else {
+            return Self::connect_to(config).await;
+        };
+        let (host, port) = master_address(config, sentinel).await?;
+        tracing::info!(master = %format!("{host}:{port}"), name = %sentinel.master_name, "redis master named by the sentinels");
+        let direct = RedisConfig {
+            host,
+            port,
+            sentinel: None,
+            ..config.clone()
+        };
+        let mut connector = Self::connect_to(&direct).await?;
+        connector.sentinel = Some(config.clone());
+        Ok(connector)
+    }
+
+    /// `host:port` of the server this connector talks to.
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// Resolves when the sentinels name a master other than this connector's, with the new
+    /// master's address; never resolves without Sentinel. Sentinels that cannot be asked
+    /// are asked again later: the current master is kept meanwhile.
+    pub async fn master_moved(&self) -> String {
+        let Some(config) = &self.sentinel else {
+            return std::future::pending().await;
+        };
+        let sentinel = config.sentinel.as_ref().expect("a sentinel config");
+        let mut tick = tokio::time::interval(SENTINEL_POLL);
+        loop {
+            tick.tick().await;
+            match master_address(config, sentinel).await {
+                Ok((host, port)) if format!("{host}:{port}") != self.addr => {
+                    return format!("{host}:{port}");
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(error = %error, "cannot ask the sentinels; keeping the current master")
+                }
+            }
+        }
+    }
+
+    async fn connect_to(config: &RedisConfig) -> Result<Self, ConnectError> {
         let addr = format!("{}:{}", config.host, config.port);
         let first = Self::build_client(config, config.password.as_ref())?;
         match ping(&first).await {
             Ok(()) => Ok(Self {
                 client: first,
                 addr,
+                sentinel: None,
             }),
             Err(e)
                 if e.kind() == ErrorKind::AuthenticationFailed
@@ -63,7 +130,11 @@ impl RedisConnector {
                     addr: addr.clone(),
                     source,
                 })?;
-                Ok(Self { client: next, addr })
+                Ok(Self {
+                    client: next,
+                    addr,
+                    sentinel: None,
+                })
             }
             Err(source) => Err(ConnectError::Redis { addr, source }),
         }
@@ -149,6 +220,105 @@ impl RedisConnector {
     pub fn redis_client(&self) -> &Client {
         &self.client
     }
+}
+
+/// How often a service asks the sentinels whether the master moved.
+const SENTINEL_POLL: Duration = Duration::from_secs(2);
+
+/// The master's address, as the sentinels name it (and as the master itself confirms).
+async fn master_address(
+    config: &RedisConfig,
+    sentinel: &SentinelConfig,
+) -> Result<(String, u16), ConnectError> {
+    let to_err = |source| ConnectError::Sentinel {
+        sentinels: sentinel
+            .hosts
+            .iter()
+            .map(|(h, p)| format!("{h}:{p}"))
+            .collect::<Vec<_>>()
+            .join(","),
+        master: sentinel.master_name.clone(),
+        source,
+    };
+    let nodes = sentinel.hosts.iter().map(|(host, port)| {
+        if config.tls_enabled {
+            ConnectionAddr::TcpTls {
+                host: host.clone(),
+                port: *port,
+                insecure: false,
+                tls_params: None,
+            }
+        } else {
+            ConnectionAddr::Tcp(host.clone(), *port)
+        }
+    });
+    let mut builder =
+        SentinelClientBuilder::new(nodes, &sentinel.master_name, SentinelServerType::Master)
+            .map_err(to_err)?
+            .set_client_to_redis_db(config.db);
+    if config.tls_enabled {
+        builder = builder
+            .set_client_to_sentinel_tls_mode(TlsMode::Secure)
+            .set_client_to_redis_tls_mode(TlsMode::Secure);
+    }
+    if let Some(password) = &sentinel.password {
+        builder = builder.set_client_to_sentinel_password(password.expose_secret());
+    }
+    if let Some(user) = &config.username {
+        builder = builder.set_client_to_redis_username(user);
+    }
+    if let Some(password) = &config.password {
+        builder = builder.set_client_to_redis_password(password.expose_secret());
+    }
+    let master = builder
+        .build()
+        .map_err(to_err)?
+        .async_get_client()
+        .await
+        .map_err(to_err)?;
+    match master.get_connection_info().addr() {
+        ConnectionAddr::Tcp(host, port) | ConnectionAddr::TcpTls { host, port, .. } => {
+            Ok((host.clone(), *port))
+        }
+        other => Err(to_err(redis::RedisError::from((
+            ErrorKind::InvalidClientConfig,
+            "the sentinels named a master that is not a TCP address",
+            format!("{other:?}"),
+        )))),
+    }
+}
+
+/// Runs a service until `shutdown`, or until the sentinels name another Redis master: then
+/// the service is stopped as on a signal and this answers with an error that says so, so
+/// that the process exits non-zero and its supervisor restarts it against the new master.
+pub async fn run_following_master<F, Fut>(
+    connector: &RedisConnector,
+    shutdown: CancellationToken,
+    run: F,
+) -> anyhow::Result<()>
+where
+    F: FnOnce(CancellationToken) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let stop = shutdown.child_token();
+    let watcher = {
+        let (connector, stop) = (connector.clone(), stop.clone());
+        tokio::spawn(async move {
+            let moved = connector.master_moved().await;
+            tracing::error!(from = %connector.addr, to = %moved, "the sentinels named another redis master; stopping to restart against it");
+            stop.cancel();
+            moved
+        })
+    };
+    let result = run(stop).await;
+    watcher.abort();
+    if let Ok(moved) = watcher.await {
+        anyhow::bail!(
+            "the redis master moved from {} to {moved} (Sentinel failover): exiting so that the supervisor restarts this service against the new master",
+            connector.addr
+        );
+    }
+    result
 }
 
 async fn ping(client: &Client) -> redis::RedisResult<()> {

@@ -15,16 +15,15 @@ pub struct Webui {
     addr: SocketAddr,
     server: actix_web::dev::Server,
     state: AppState,
+    connector: RedisConnector,
 }
 
 impl Webui {
     pub async fn build(config: WebuiConfig, registry: &Registry) -> anyhow::Result<Self> {
         let pool = store::connect(&config.db).await?;
         store::check_schema(&pool).await?;
-        let redis = RedisConnector::connect(&config.redis)
-            .await?
-            .shared()
-            .await?;
+        let connector = RedisConnector::connect(&config.redis).await?;
+        let redis = connector.shared().await?;
         if config.webui_api_key.is_none() {
             tracing::info!(
                 "WEBUI_API_KEY is not set: only named keys (webui create-key) are accepted"
@@ -53,6 +52,7 @@ impl Webui {
             addr,
             server: server.run(),
             state,
+            connector,
         })
     }
 
@@ -61,7 +61,16 @@ impl Webui {
         self.addr
     }
 
+    /// With Sentinel, also stops when the sentinels name another Redis master, and then
+    /// answers with an error so that the process exits and is restarted against it.
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let connector = self.connector.clone();
+        shared::redis_conn::run_following_master(&connector, shutdown, |stop| self.serve(stop))
+            .await
+    }
+
+    /// The service itself, until `shutdown` (which a Sentinel failover cancels too).
+    async fn serve(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         tracing::info!(addr = %self.addr, "web UI listening");
         let mirror = tokio::spawn(crate::keys::mirror_periodically(
             self.state.pool.clone(),

@@ -42,7 +42,8 @@ app.kubernetes.io/component: {{ .component }}
 {{/* Whether the chart makes the keys Secret: some secret is given as a value. */}}
 {{- define "mutt.makesSecret" -}}
 {{- $s := .Values.secrets -}}
-{{- if or (and (not $s.existingSecret) (or $s.moogApiKey $s.ingestApiKey $s.webuiApiKey)) (and (not .Values.externalRedis.existingSecret) .Values.externalRedis.password) (and (not .Values.externalDatabase.existingSecret) .Values.externalDatabase.password) -}}true{{- end -}}
+{{- $sentinel := .Values.externalRedis.sentinel -}}
+{{- if or (and (not $s.existingSecret) (or $s.moogApiKey $s.ingestApiKey $s.webuiApiKey)) (and (not .Values.externalRedis.existingSecret) .Values.externalRedis.password) (and (not .Values.externalDatabase.existingSecret) .Values.externalDatabase.password) (and $sentinel.enabled (not $sentinel.existingSecret) $sentinel.password) -}}true{{- end -}}
 {{- end -}}
 
 {{/* Connection settings and secrets: the env every container gets besides the ConfigMap. */}}
@@ -51,6 +52,21 @@ app.kubernetes.io/component: {{ .component }}
   valueFrom:
     fieldRef:
       fieldPath: metadata.name
+{{- with .Values.externalRedis.sentinel }}
+{{- if .enabled }}
+- name: REDIS_SENTINEL_HOSTS
+  value: {{ join "," .hosts | quote }}
+- name: REDIS_SENTINEL_MASTER
+  value: {{ .masterName | quote }}
+{{- if or .existingSecret .password }}
+- name: REDIS_SENTINEL_PASS
+  valueFrom:
+    secretKeyRef:
+      name: {{ .existingSecret | default (printf "%s-keys" (include "mutt.fullname" $)) }}
+      key: {{ .existingSecretPasswordKey }}
+{{- end }}
+{{- end }}
+{{- end }}
 - name: REDIS_HOST
   value: {{ .Values.externalRedis.host | quote }}
 - name: REDIS_PORT

@@ -18,7 +18,55 @@ pub struct RedisConfig {
     pub password: Option<SecretString>,
     /// Tried when `password` is refused, on every new connection (rotation without restart).
     pub password_next: Option<SecretString>,
+    /// Find the master through Redis Sentinel instead of `host`/`port`.
+    pub sentinel: Option<SentinelConfig>,
     pub keys: RedisKeys,
+}
+
+/// `REDIS_SENTINEL_*`: the sentinels to ask, and the name of the master they watch.
+#[derive(Clone, Debug)]
+pub struct SentinelConfig {
+    pub hosts: Vec<(String, u16)>,
+    pub master_name: String,
+    /// The sentinels' own password (`requirepass` of the sentinel), if they have one.
+    pub password: Option<SecretString>,
+}
+
+impl SentinelConfig {
+    /// `None` unless `REDIS_SENTINEL_HOSTS` (`host:port,host:port`) is set.
+    fn from_env(env: &Env) -> Result<Option<Self>, ConfigError> {
+        let Some(list) = env.opt_string("REDIS_SENTINEL_HOSTS") else {
+            return Ok(None);
+        };
+        let hosts = list
+            .split(',')
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .map(|h| {
+                let (host, port) = h.rsplit_once(':').unwrap_or((h, "26379"));
+                let port = port.parse::<u16>().map_err(|_| {
+                    ConfigError::new(
+                        "REDIS_SENTINEL_HOSTS",
+                        list.as_str(),
+                        "expected host:port,host:port",
+                    )
+                })?;
+                Ok((host.trim_matches(['[', ']']).to_owned(), port))
+            })
+            .collect::<Result<Vec<_>, ConfigError>>()?;
+        if hosts.is_empty() {
+            return Err(ConfigError::new(
+                "REDIS_SENTINEL_HOSTS",
+                list,
+                "no sentinel given",
+            ));
+        }
+        Ok(Some(Self {
+            hosts,
+            master_name: env.string("REDIS_SENTINEL_MASTER", "mymaster"),
+            password: env.secret("REDIS_SENTINEL_PASS")?,
+        }))
+    }
 }
 
 impl RedisConfig {
@@ -38,6 +86,7 @@ impl RedisConfig {
             username: env.opt_string("REDIS_USER"),
             password: env.secret_any(&["REDIS_PASS", "REDIS_PASS_CURRENT", "REDIS_PASSWORD"])?,
             password_next: env.secret("REDIS_PASS_NEXT")?,
+            sentinel: SentinelConfig::from_env(env)?,
             keys: keys_from_env(env),
         })
     }
@@ -54,6 +103,7 @@ impl RedisConfig {
             username: None,
             password: None,
             password_next: None,
+            sentinel: None,
             keys,
         }
     }

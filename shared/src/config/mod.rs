@@ -9,7 +9,9 @@ mod common;
 mod reader;
 mod services;
 
-pub use common::{DbConfig, DynamicConfigSwitch, RedisConfig, TelemetryConfig, WorkerIdentity};
+pub use common::{
+    DbConfig, DynamicConfigSwitch, RedisConfig, SentinelConfig, TelemetryConfig, WorkerIdentity,
+};
 pub use reader::{ConfigError, Env, EnvSource, ProcessEnv};
 pub use services::{
     AlerterConfig, ForwarderConfig, IngestLimits, IngestorConfig, RemediationConfig,

@@ -168,6 +168,8 @@ fn a_bad_value_names_the_variable() {
         ("INGEST_RATE_WINDOW", "0"),
         ("REDIS_PORT", "six"),
         ("LISTEN_HOST", "everywhere"),
+        ("REDIS_SENTINEL_HOSTS", "s1:port"),
+        ("REDIS_SENTINEL_HOSTS", " , "),
     ];
     for (var, value) in cases {
         let vars = env(&[(var, value)]);
@@ -202,4 +204,25 @@ fn secrets_come_from_the_variable_or_from_a_file() {
     let err = ForwarderConfig::from_env(&Env::new(&vars)).expect_err("missing file");
     assert_eq!(err.var, "MOOG_API_KEY_FILE");
     std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn sentinels_are_a_list_of_host_port_with_the_sentinel_port_by_default() {
+    let vars = env(&[
+        ("REDIS_SENTINEL_HOSTS", "s1:26380, s2 ,[::1]:26381"),
+        ("REDIS_SENTINEL_MASTER", "mutt-redis"),
+    ]);
+    let config = IngestorConfig::from_env(&Env::new(&vars)).expect("valid");
+    let sentinel = config.redis.sentinel.expect("sentinel config");
+    assert_eq!(
+        sentinel.hosts,
+        vec![
+            ("s1".to_owned(), 26380),
+            ("s2".to_owned(), 26379),
+            ("::1".to_owned(), 26381)
+        ]
+    );
+    assert_eq!(sentinel.master_name, "mutt-redis");
+    let plain = IngestorConfig::from_env(&Env::new(&env(&[]))).expect("valid");
+    assert!(plain.redis.sentinel.is_none());
 }
