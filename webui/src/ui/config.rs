@@ -8,7 +8,6 @@ use crate::state::AppState;
 use actix_web::{HttpRequest, web};
 use askama::Template;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/config", web::get().to(show))
@@ -61,7 +60,7 @@ async fn set(
     req: HttpRequest,
     state: web::Data<AppState>,
     viewer: Viewer,
-    form: web::Form<HashMap<String, String>>,
+    form: super::Form,
 ) -> UiResult {
     viewer.submitting(&req, &form)?;
     let key = field(&form, "key").to_owned();

@@ -9,7 +9,6 @@ use actix_web::{HttpRequest, web};
 use askama::Template;
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/dlq", web::get().to(show))
@@ -95,7 +94,7 @@ async fn replay(
     req: HttpRequest,
     state: web::Data<AppState>,
     viewer: Viewer,
-    form: web::Form<HashMap<String, String>>,
+    form: super::Form,
 ) -> UiResult {
     viewer.submitting(&req, &form)?;
     let queue = field(&form, "queue").to_owned();
@@ -137,7 +136,7 @@ async fn purge(
     req: HttpRequest,
     state: web::Data<AppState>,
     viewer: Viewer,
-    form: web::Form<HashMap<String, String>>,
+    form: super::Form,
 ) -> UiResult {
     viewer.submitting(&req, &form)?;
     let queue = field(&form, "queue").to_owned();

@@ -1,6 +1,7 @@
 //! `/hosts`: development hosts (their events get a rule's dev handling) and device → team
 //! mappings, with forms to add, change and remove them.
 
+use super::Form;
 use super::session::Viewer;
 use super::{Chrome, Notice, UiResult, field, json_of, ok, outcome, redirect_with_notice, text};
 use crate::api;
@@ -10,8 +11,6 @@ use actix_web::{HttpRequest, web};
 use askama::Template;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
-
-type Form = web::Form<HashMap<String, String>>;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/hosts", web::get().to(show))

@@ -125,6 +125,9 @@ impl ResponseError for UiError {
 
 pub type UiResult = Result<HttpResponse, UiError>;
 
+/// A posted HTML form, field by field.
+pub type Form = web::Form<std::collections::HashMap<String, String>>;
+
 /// A rendered page, with the headers every page carries.
 pub fn page(status: StatusCode, template: &impl Template) -> HttpResponse {
     match template.render() {

@@ -1,6 +1,7 @@
 //! `/rules`: the rule list (with hit counts), a form to create or edit a rule, delete,
 //! and `/rules/test` — which rule an event would match, and why.
 
+use super::Form;
 use super::session::Viewer;
 use super::{
     Chrome, Notice, UiResult, cells, field, json_of, ok, outcome, page, redirect_with_notice, text,
@@ -12,8 +13,6 @@ use actix_web::{HttpRequest, web};
 use askama::Template;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
-
-type Form = web::Form<HashMap<String, String>>;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     // Fixed paths before `/rules/{id}`.

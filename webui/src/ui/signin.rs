@@ -36,11 +36,7 @@ async fn form(req: HttpRequest) -> HttpResponse {
     login_page(&req, StatusCode::OK, None)
 }
 
-async fn sign_in(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    form: web::Form<HashMap<String, String>>,
-) -> UiResult {
+async fn sign_in(req: HttpRequest, state: web::Data<AppState>, form: super::Form) -> UiResult {
     if !session::login_token_ok(&req, &form) {
         return Ok(login_page(
             &req,
@@ -101,7 +97,7 @@ async fn sign_out(
     req: HttpRequest,
     state: web::Data<AppState>,
     viewer: super::session::Viewer,
-    form: web::Form<HashMap<String, String>>,
+    form: super::Form,
 ) -> UiResult {
     viewer.submitting(&req, &form)?;
     let cookie = session::end(&state, &req).await.map_err(UiError::Api)?;
