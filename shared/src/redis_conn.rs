@@ -60,6 +60,8 @@ pub struct RedisConnector {
     addr: String,
     /// The config, for asking the sentinels again (`None` without Sentinel).
     sentinel: Option<RedisConfig>,
+    /// With `REDIS_PASS_NEXT`: what picks the password of each new connection.
+    rotation: Option<RotatingPassword>,
 }
 
 impl RedisConnector {
@@ -112,6 +114,20 @@ impl RedisConnector {
     }
 
     async fn connect_to(config: &RedisConfig) -> Result<Self, ConnectError> {
+        let mut connector = Self::connect_checked(config).await?;
+        if let (Some(current), Some(next)) = (&config.password, &config.password_next) {
+            // Every later connection (reconnects too) asks which password works then.
+            let rotation = RotatingPassword {
+                username: config.username.clone().unwrap_or_else(|| "default".into()),
+                current: (current.clone(), Self::build_client(config, Some(current))?),
+                next: (next.clone(), Self::build_client(config, Some(next))?),
+            };
+            connector.rotation = Some(rotation);
+        }
+        Ok(connector)
+    }
+
+    async fn connect_checked(config: &RedisConfig) -> Result<Self, ConnectError> {
         let addr = format!("{}:{}", config.host, config.port);
         let first = Self::build_client(config, config.password.as_ref())?;
         match ping(&first).await {
@@ -119,6 +135,7 @@ impl RedisConnector {
                 client: first,
                 addr,
                 sentinel: None,
+                rotation: None,
             }),
             Err(e)
                 if e.kind() == ErrorKind::AuthenticationFailed
@@ -134,6 +151,7 @@ impl RedisConnector {
                     client: next,
                     addr,
                     sentinel: None,
+                    rotation: None,
                 })
             }
             Err(source) => Err(ConnectError::Redis { addr, source }),
@@ -202,11 +220,14 @@ impl RedisConnector {
     }
 
     async fn manager(&self, response_timeout: Duration) -> Result<ConnectionManager, ConnectError> {
-        let config = ConnectionManagerConfig::new()
+        let mut config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(Some(response_timeout))
             .set_number_of_retries(3)
             .set_max_delay(Duration::from_secs(2));
+        if let Some(rotation) = &self.rotation {
+            config = config.set_credentials_provider(rotation.clone());
+        }
         self.client
             .get_connection_manager_with_config(config)
             .await
@@ -216,9 +237,55 @@ impl RedisConnector {
             })
     }
 
-    /// The underlying client, for Pub/Sub.
+    /// The underlying client, for Pub/Sub (with the password that worked at start-up:
+    /// a rotation reaches Pub/Sub connections only at the next restart).
     pub fn redis_client(&self) -> &Client {
         &self.client
+    }
+}
+
+/// `REDIS_PASS` and `REDIS_PASS_NEXT` for every new connection (SPEC §8): each time a
+/// connection is made — at start, and whenever one is re-established — a probe finds which
+/// of the two the server takes now, so a password rotated on the server while services
+/// run costs no restart. Live connections stay authenticated as they are.
+#[derive(Clone)]
+struct RotatingPassword {
+    username: String,
+    current: (SecretString, Client),
+    next: (SecretString, Client),
+}
+
+impl RotatingPassword {
+    async fn working(&self) -> redis::RedisResult<redis::BasicAuth> {
+        let auth = |pw: &SecretString| {
+            redis::BasicAuth::new(self.username.clone(), pw.expose_secret().to_owned())
+        };
+        match ping(&self.current.1).await {
+            Ok(()) => Ok(auth(&self.current.0)),
+            Err(e) if e.kind() == ErrorKind::AuthenticationFailed => {
+                ping(&self.next.1).await?;
+                tracing::info!("redis took REDIS_PASS_NEXT for a new connection");
+                Ok(auth(&self.next.0))
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl redis::StreamingCredentialsProvider for RotatingPassword {
+    fn subscribe(
+        &self,
+    ) -> std::pin::Pin<
+        Box<dyn futures_util::Stream<Item = redis::RedisResult<redis::BasicAuth>> + Send>,
+    > {
+        use futures_util::StreamExt;
+        let rotation = self.clone();
+        // The first item is what a new connection authenticates with; no later item, so
+        // established connections are left alone.
+        Box::pin(
+            futures_util::stream::once(async move { rotation.working().await })
+                .chain(futures_util::stream::pending()),
+        )
     }
 }
 
