@@ -77,9 +77,31 @@ impl Browser {
     async fn sign_in(&mut self, key: &str) -> String {
         let (_, form) = self.get("/login").await;
         let token = hidden(&form, "csrf");
-        let (status, location) = self
-            .post("/login", &[("csrf", &token), ("api_key", key)])
-            .await;
+        let response = self
+            .http
+            .post(format!("{}/login", self.base))
+            .header(COOKIE, self.cookie_header())
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(
+                serde_urlencoded::to_string([("csrf", token.as_str()), ("api_key", key)])
+                    .expect("form"),
+            )
+            .send()
+            .await
+            .expect("post");
+        let session = response
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .map(|h| h.to_str().expect("ascii").to_owned())
+            .find(|c| c.starts_with("mutt_session="))
+            .expect("a session cookie");
+        assert!(
+            !session.contains("Secure"),
+            "over plain HTTP the cookie cannot be Secure, or browsers would drop it: {session}"
+        );
+        self.keep_cookies(&response);
+        let (status, location) = (response.status().as_u16(), page_or_location(response).await);
         assert_eq!((status, location.as_str()), (303, "/"), "signed in");
         let (status, dashboard) = self.get("/").await;
         assert_eq!(status, 200);
