@@ -11,9 +11,9 @@
 mod support;
 
 use serde_json::Value;
-use shared::testing::{TestRedis, eventually};
+use shared::testing::{ChildProcess, TestRedis, eventually, free_udp_port};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 use support::{KEY, config, queued, start};
 
@@ -43,26 +43,9 @@ fn sender_deps() {
     );
 }
 
-fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-/// A daemon that is killed when the test ends, pass or fail.
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn(program: &str, args: &[&str], envs: &[(&str, &str)], log: &Path) -> Daemon {
+fn spawn(program: &str, args: &[&str], envs: &[(&str, &str)], log: &Path) -> ChildProcess {
     let log = std::fs::File::create(log).expect("log file");
-    Daemon(
+    ChildProcess(
         Command::new(program)
             .args(args)
             .envs(envs.iter().copied())
@@ -100,7 +83,7 @@ fn rsyslog_conf(dir: &Path, udp_port: u16, actions: &str) -> PathBuf {
     conf
 }
 
-fn rsyslogd(dir: &Path, conf: &Path) -> Daemon {
+fn rsyslogd(dir: &Path, conf: &Path) -> ChildProcess {
     let check = Command::new("/usr/sbin/rsyslogd")
         .args(["-N1", "-f"])
         .arg(conf)

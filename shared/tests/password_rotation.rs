@@ -7,17 +7,9 @@ use secrecy::SecretString;
 use shared::config::RedisConfig;
 use shared::keys::RedisKeys;
 use shared::redis_conn::RedisConnector;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use shared::testing::{ChildProcess, eventually, free_tcp_port};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 fn cli(port: u16, password: &str, args: &[&str]) -> String {
     let out = Command::new("redis-cli")
@@ -30,11 +22,8 @@ fn cli(port: u16, password: &str, args: &[&str]) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_password_rotated_on_the_server_is_followed_by_reconnects_without_a_restart() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let _server = Server(
+    let port = free_tcp_port();
+    let _server = ChildProcess(
         Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args([
@@ -49,11 +38,12 @@ async fn a_password_rotated_on_the_server_is_followed_by_reconnects_without_a_re
             .spawn()
             .expect("redis-server"),
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while cli(port, "old-secret", &["ping"]) != "PONG" {
-        assert!(Instant::now() < deadline, "redis-server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    eventually(
+        Duration::from_secs(10),
+        "the private redis-server to answer",
+        || async { (cli(port, "old-secret", &["ping"]) == "PONG").then_some(()) },
+    )
+    .await;
 
     let mut config = RedisConfig::local(RedisKeys::new("rotation-test"));
     config.port = port;
@@ -83,20 +73,17 @@ async fn a_password_rotated_on_the_server_is_followed_by_reconnects_without_a_re
     // The same manager reconnects, and the new connection authenticates with the next
     // password. (The first command may meet the cut connection; a retry is what every
     // caller does.)
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let value: String = loop {
-        match redis::cmd("GET")
-            .arg("rotation-test:k")
-            .query_async(&mut redis)
-            .await
-        {
-            Ok(value) => break value,
-            Err(error) => {
-                assert!(Instant::now() < deadline, "never reconnected: {error}");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
+    let value: String = eventually(Duration::from_secs(15), "the manager to reconnect", || {
+        let mut redis = redis.clone();
+        async move {
+            redis::cmd("GET")
+                .arg("rotation-test:k")
+                .query_async(&mut redis)
+                .await
+                .ok()
         }
-    };
+    })
+    .await;
     assert_eq!(value, "before");
     // A connection made from scratch takes the next password as well.
     let mut fresh = connector.shared().await.expect("a new manager");
@@ -163,10 +150,7 @@ impl Cluster {
             "initdb: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
+        let port = free_tcp_port();
         let options = format!(
             "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
             dir.display()
@@ -264,23 +248,14 @@ async fn a_postgresql_password_rotated_on_the_server_is_followed_by_new_pool_con
         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
          WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
     );
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let who: String = loop {
-        let attempt = async {
-            let conn = pool.get().await.map_err(|e| e.to_string())?;
-            conn.query_one("SELECT current_user::text", &[])
-                .await
-                .map(|r| r.get::<_, String>(0))
-                .map_err(|e| e.to_string())
-        };
-        match attempt.await {
-            Ok(who) => break who,
-            Err(error) => {
-                assert!(Instant::now() < deadline, "no new connection: {error}");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        }
-    };
+    let who: String = eventually(Duration::from_secs(15), "a new pool connection", || async {
+        let conn = pool.get().await.ok()?;
+        conn.query_one("SELECT current_user::text", &[])
+            .await
+            .ok()
+            .map(|r| r.get::<_, String>(0))
+    })
+    .await;
     assert_eq!(who, "postgres");
     // And a new pool, built after the rotation, opens with the next password too.
     let again = shared::store::connect(&config)

@@ -7,30 +7,14 @@
 use shared::config::{RedisConfig, SentinelConfig};
 use shared::keys::RedisKeys;
 use shared::redis_conn::{RedisConnector, run_following_master};
+use shared::testing::{ChildProcess, eventually, free_tcp_port};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// A redis-server that is killed when the test ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-fn redis_server(dir: &Path, args: &[&str]) -> Server {
-    Server(
+fn redis_server(dir: &Path, args: &[&str]) -> ChildProcess {
+    ChildProcess(
         Command::new("redis-server")
             .args(args)
             .current_dir(dir)
@@ -50,12 +34,11 @@ fn cli(port: u16, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-async fn until(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+async fn until(what: &str, check: impl Fn() -> bool) {
+    eventually(Duration::from_secs(30), what, || async {
+        check().then_some(())
+    })
+    .await;
 }
 
 fn scratch() -> PathBuf {
@@ -67,7 +50,7 @@ fn scratch() -> PathBuf {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failover_stops_the_service_and_a_restart_finds_the_new_master_with_the_data() {
     let dir = scratch();
-    let (master, replica, sentinel) = (free_port(), free_port(), free_port());
+    let (master, replica, sentinel) = (free_tcp_port(), free_tcp_port(), free_tcp_port());
     let common = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
     let _master = redis_server(
         &dir,

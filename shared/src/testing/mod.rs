@@ -7,12 +7,14 @@
 
 mod counting;
 mod database;
+mod process;
 mod proxy;
 mod redis;
 mod service;
 
 pub use counting::CountingConnection;
 pub use database::TestDatabase;
+pub use process::{ChildProcess, free_tcp_port, free_udp_port};
 pub use proxy::TcpProxy;
 pub use redis::TestRedis;
 pub use service::RunningService;
