@@ -24,6 +24,15 @@ impl ApiError {
     pub fn bad(message: impl Into<String>) -> Self {
         Self::BadRequest(message.into())
     }
+
+    /// Logs what the answer leaves out: the detail of a 503 or 500.
+    pub fn log(&self) {
+        match self {
+            Self::Unavailable(detail) => tracing::warn!(detail, "request failed: dependency down"),
+            Self::Internal(detail) => tracing::error!(detail, "request failed"),
+            _ => {}
+        }
+    }
 }
 
 impl fmt::Display for ApiError {
@@ -52,11 +61,7 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        match self {
-            Self::Unavailable(detail) => tracing::warn!(detail, "request failed: dependency down"),
-            Self::Internal(detail) => tracing::error!(detail, "request failed"),
-            _ => {}
-        }
+        self.log();
         HttpResponse::build(self.status_code()).json(json!({ "error": self.to_string() }))
     }
 }

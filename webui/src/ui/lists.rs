@@ -185,10 +185,7 @@ where
         (Ok(page), Ok(filters)) => (page, filters),
         (Err(e), _) | (_, Err(e)) => return Ok(Err(e)),
     };
-    match outcome(call(page, filters).await).await? {
-        Ok(body) => Ok(Ok(body)),
-        Err(message) => Ok(Err(message)),
-    }
+    outcome(call(page, filters).await).await
 }
 
 async fn events(

@@ -101,9 +101,8 @@ impl ResponseError for UiError {
         match self {
             Self::SignIn | Self::Api(ApiError::Unauthorized) => redirect("/login"),
             Self::Api(e) => {
-                // Logs 5xx details the same way the API does; the page says only what
-                // the API would say.
-                let _ = e.error_response();
+                // The page says only what the API would say; the detail goes to the log.
+                e.log();
                 page(
                     self.status_code(),
                     &ErrorPage {
