@@ -15,7 +15,7 @@
 
 use crate::config::{RedisConfig, SentinelConfig};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::sentinel::{SentinelClientBuilder, SentinelServerType};
+use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
 use redis::{
     Client, ConnectionAddr, ErrorKind, IntoConnectionInfo, RedisConnectionInfo, TlsCertificates,
     TlsMode,
@@ -72,7 +72,8 @@ impl RedisConnector {
         let Some(sentinel) = &config.sentinel else {
             return Self::connect_to(config).await;
         };
-        let (host, port) = master_address(config, sentinel).await?;
+        let mut sentinels = sentinel_client(config, sentinel)?;
+        let (host, port) = master_address(&mut sentinels, sentinel).await?;
         tracing::info!(master = %format!("{host}:{port}"), name = %sentinel.master_name, "redis master named by the sentinels");
         let direct = RedisConfig {
             host,
@@ -99,9 +100,20 @@ impl RedisConnector {
         };
         let sentinel = config.sentinel.as_ref().expect("a sentinel config");
         let mut tick = tokio::time::interval(SENTINEL_POLL);
+        let mut sentinels = None;
         loop {
             tick.tick().await;
-            match master_address(config, sentinel).await {
+            if sentinels.is_none() {
+                sentinels = sentinel_client(config, sentinel)
+                    .inspect_err(
+                        |error| tracing::warn!(error = %error, "cannot build the sentinel client"),
+                    )
+                    .ok();
+            }
+            let Some(client) = sentinels.as_mut() else {
+                continue;
+            };
+            match master_address(client, sentinel).await {
                 Ok((host, port)) if format!("{host}:{port}") != self.addr => {
                     return format!("{host}:{port}");
                 }
@@ -292,12 +304,8 @@ impl redis::StreamingCredentialsProvider for RotatingPassword {
 /// How often a service asks the sentinels whether the master moved.
 const SENTINEL_POLL: Duration = Duration::from_secs(2);
 
-/// The master's address, as the sentinels name it (and as the master itself confirms).
-async fn master_address(
-    config: &RedisConfig,
-    sentinel: &SentinelConfig,
-) -> Result<(String, u16), ConnectError> {
-    let to_err = |source| ConnectError::Sentinel {
+fn sentinel_error(sentinel: &SentinelConfig, source: redis::RedisError) -> ConnectError {
+    ConnectError::Sentinel {
         sentinels: sentinel
             .hosts
             .iter()
@@ -306,7 +314,15 @@ async fn master_address(
             .join(","),
         master: sentinel.master_name.clone(),
         source,
-    };
+    }
+}
+
+/// A client of the sentinels that names the master (kept across polls: it keeps its
+/// connections to the sentinels).
+fn sentinel_client(
+    config: &RedisConfig,
+    sentinel: &SentinelConfig,
+) -> Result<SentinelClient, ConnectError> {
     let nodes = sentinel.hosts.iter().map(|(host, port)| {
         if config.tls_enabled {
             ConnectionAddr::TcpTls {
@@ -321,7 +337,7 @@ async fn master_address(
     });
     let mut builder =
         SentinelClientBuilder::new(nodes, &sentinel.master_name, SentinelServerType::Master)
-            .map_err(to_err)?
+            .map_err(|e| sentinel_error(sentinel, e))?
             .set_client_to_redis_db(config.db);
     if config.tls_enabled {
         builder = builder
@@ -337,21 +353,30 @@ async fn master_address(
     if let Some(password) = &config.password {
         builder = builder.set_client_to_redis_password(password.expose_secret());
     }
-    let master = builder
-        .build()
-        .map_err(to_err)?
+    builder.build().map_err(|e| sentinel_error(sentinel, e))
+}
+
+/// The master's address, as the sentinels name it (and as the master itself confirms).
+async fn master_address(
+    client: &mut SentinelClient,
+    sentinel: &SentinelConfig,
+) -> Result<(String, u16), ConnectError> {
+    let master = client
         .async_get_client()
         .await
-        .map_err(to_err)?;
+        .map_err(|e| sentinel_error(sentinel, e))?;
     match master.get_connection_info().addr() {
         ConnectionAddr::Tcp(host, port) | ConnectionAddr::TcpTls { host, port, .. } => {
             Ok((host.clone(), *port))
         }
-        other => Err(to_err(redis::RedisError::from((
-            ErrorKind::InvalidClientConfig,
-            "the sentinels named a master that is not a TCP address",
-            format!("{other:?}"),
-        )))),
+        other => Err(sentinel_error(
+            sentinel,
+            redis::RedisError::from((
+                ErrorKind::InvalidClientConfig,
+                "the sentinels named a master that is not a TCP address",
+                format!("{other:?}"),
+            )),
+        )),
     }
 }
 
