@@ -3,7 +3,9 @@
 //! janitor and rule reloads, and on shutdown finishes the batch in hand.
 
 use crate::cache::{self, RoutingCache};
+use crate::hits::RuleHits;
 use crate::metrics::AlerterMetrics;
+use crate::pressure::{Pressure, Thresholds};
 use crate::worker::{DYNAMIC_KEYS, Settings, Worker};
 use anyhow::Context;
 use prometheus::Registry;
@@ -69,10 +71,16 @@ impl Alerter {
             default_team: config.unhandled_default_team.clone(),
             unhandled_threshold: config.unhandled_threshold,
             unhandled_expiry_secs: config.unhandled_expiry.as_secs(),
-            warn_threshold: config.queue_warn_threshold,
-            shed_threshold: config.queue_shed_threshold,
-            defer_sleep: config.defer_sleep,
         };
+        let pressure = Pressure::new(
+            dynamic.clone(),
+            Thresholds {
+                warn: config.queue_warn_threshold,
+                shed: config.queue_shed_threshold,
+                defer_sleep: config.defer_sleep,
+            },
+        );
+        let hits = RuleHits::default();
         let in_flight = InFlight::default();
         let mut workers = Vec::with_capacity(config.concurrency);
         for _ in 0..config.concurrency {
@@ -88,6 +96,8 @@ impl Alerter {
                 dynamic: dynamic.clone(),
                 settings: settings.clone(),
                 metrics: metrics.clone(),
+                pressure: pressure.clone(),
+                hits: hits.clone(),
             });
         }
         let heartbeat = Heartbeat::new(
@@ -206,6 +216,18 @@ impl Alerter {
         ));
         tasks.spawn(cache::reload_on_sighup(
             worker.cache.clone(),
+            background.clone(),
+        ));
+        tasks.spawn(worker.pressure.clone().run(
+            redis.clone(),
+            worker.keys.alert_queue.clone(),
+            worker.queue.dlq().to_owned(),
+            worker.metrics.clone(),
+            background.clone(),
+        ));
+        tasks.spawn(worker.hits.clone().run(
+            redis.clone(),
+            worker.keys.clone(),
             background.clone(),
         ));
         let admin_task = tokio::spawn(admin.run_until(background.clone()));

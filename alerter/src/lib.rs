@@ -4,14 +4,17 @@
 //!
 //! [`decide`] is the pure core (rule, environment, handling, alert shape); [`worker`] runs
 //! one batch against Redis and PostgreSQL; [`cache`] keeps the compiled rules fresh;
-//! [`unhandled`] counts unmatched events toward meta-alerts; [`remediation`] replays the
+//! [`unhandled`] counts unmatched events toward meta-alerts; [`pressure`] samples the alert
+//! queue for backpressure; [`hits`] adds up rule hits for the web UI; [`remediation`] replays the
 //! alerter DLQ while dependencies are healthy; [`app`] wires it all behind
 //! `build` / `run_until`.
 
 pub mod app;
 pub mod cache;
 pub mod decide;
+pub mod hits;
 pub mod metrics;
+pub mod pressure;
 pub mod remediation;
 pub mod unhandled;
 pub mod worker;

@@ -13,7 +13,9 @@
 
 use crate::cache::{RoutingCache, Snapshot};
 use crate::decide::{self, Decision};
+use crate::hits::RuleHits;
 use crate::metrics::AlerterMetrics;
+use crate::pressure::Pressure;
 use crate::unhandled;
 use chrono::{DateTime, Utc};
 use redis::aio::ConnectionManager;
@@ -33,8 +35,6 @@ use tokio_util::sync::CancellationToken;
 const LEGACY_EVENT_NAMESPACE: uuid::Uuid =
     uuid::Uuid::from_u128(0x6d75_7474_2d72_732d_6576_656e_7400_0001);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
-/// A backlog is worth one warning a minute, not one per batch.
-const BACKLOG_WARNING_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The dynamic-config keys the alerter reads.
 pub const DYNAMIC_KEYS: &[&str] = &[
@@ -55,9 +55,6 @@ pub struct Settings {
     pub default_team: String,
     pub unhandled_threshold: u64,
     pub unhandled_expiry_secs: u64,
-    pub warn_threshold: u64,
-    pub shed_threshold: u64,
-    pub defer_sleep: Duration,
 }
 
 pub struct Worker {
@@ -72,6 +69,8 @@ pub struct Worker {
     pub dynamic: DynamicConfig,
     pub settings: Settings,
     pub metrics: AlerterMetrics,
+    pub pressure: Pressure,
+    pub hits: RuleHits,
 }
 
 /// An event that decoded, with what to do about it.
@@ -120,25 +119,16 @@ impl Worker {
     /// finished unless its dependencies stay down through the shutdown, in which case it
     /// stays in the processing list for recovery.
     pub async fn run(mut self, shutdown: CancellationToken) {
-        let mut last_warning = Instant::now() - Duration::from_secs(3600);
-        let mut last_backlog_warning = None;
         loop {
             if shutdown.is_cancelled() {
                 return;
             }
-            match self.alert_queue_pressure(&mut last_backlog_warning).await {
-                Ok(Some(defer)) => {
-                    tokio::select! {
-                        _ = shutdown.cancelled() => return,
-                        _ = tokio::time::sleep(defer) => continue,
-                    }
+            if let Some(defer) = self.pressure.defer() {
+                self.metrics.shed_events.with_label_values(&["defer"]).inc();
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(defer) => continue,
                 }
-                Ok(None) => {}
-                Err(error) if last_warning.elapsed() > Duration::from_secs(10) => {
-                    last_warning = Instant::now();
-                    tracing::warn!(error = %error, "cannot read queue depths");
-                }
-                Err(_) => {}
             }
             // BLMOVE keeps what it takes in our processing list until we ack, so stopping
             // here, before a batch is taken, loses nothing.
@@ -164,40 +154,6 @@ impl Worker {
                 }
             }
         }
-    }
-
-    /// `Some(wait)` when the alert queue is over the shed threshold: defer, never shed.
-    async fn alert_queue_pressure(
-        &mut self,
-        last_warning: &mut Option<Instant>,
-    ) -> redis::RedisResult<Option<Duration>> {
-        let (alerts, dlq): (u64, u64) = redis::pipe()
-            .llen(&self.keys.alert_queue)
-            .llen(self.queue.dlq())
-            .query_async(&mut self.redis)
-            .await?;
-        self.metrics.queue_depth.set(alerts as i64);
-        self.metrics.dlq_depth.set(dlq as i64);
-        let shed = self
-            .dynamic
-            .get("alerter_queue_shed_threshold", self.settings.shed_threshold);
-        if alerts > shed {
-            self.metrics.shed_events.with_label_values(&["defer"]).inc();
-            let ms = self.dynamic.get(
-                "alerter_defer_sleep_ms",
-                self.settings.defer_sleep.as_millis() as u64,
-            );
-            return Ok(Some(Duration::from_millis(ms.max(1))));
-        }
-        let warn_at = self
-            .dynamic
-            .get("alerter_queue_warn_threshold", self.settings.warn_threshold);
-        if alerts > warn_at && last_warning.is_none_or(|t| t.elapsed() >= BACKLOG_WARNING_INTERVAL)
-        {
-            *last_warning = Some(Instant::now());
-            tracing::warn!(queue = %self.keys.alert_queue, depth = alerts, threshold = warn_at, "alert queue is backing up");
-        }
-        Ok(None)
     }
 
     async fn process(&mut self, items: &[Item], shutdown: &CancellationToken) {
@@ -292,14 +248,16 @@ impl Worker {
             .collect();
         let alert_queue = self.keys.alert_queue.clone();
         let mut redis = self.redis.clone();
-        if until_ok!(
+        let Some(depth) = until_ok!(
             "pushing alerts",
             shutdown,
             push_batch(&mut redis, &alert_queue, &alerts)
-        )
-        .is_none()
-        {
+        ) else {
             return;
+        };
+        if let Some(depth) = depth {
+            // The push tells the alert queue's depth: backpressure sees it before the next take.
+            self.pressure.observe(depth);
         }
 
         let to_ack: Vec<&Item> = items
@@ -317,7 +275,13 @@ impl Worker {
         {
             return;
         }
-        self.count_rule_hits(&written).await;
+        self.hits.record(
+            written.iter().filter_map(|p| match p.action {
+                Action::Handled { rule_id, .. } => Some(rule_id),
+                Action::Unhandled => None,
+            }),
+            Utc::now(),
+        );
         let handled = written
             .iter()
             .filter(|p| matches!(p.action, Action::Handled { .. }))
@@ -341,31 +305,6 @@ impl Worker {
     }
 
     /// Decodes and decides one item; `Err` is why it must go to the DLQ now.
-    /// Per-rule hit counts and last-match times for the web UI, one pipeline per batch.
-    /// Statistics, not data: a failure is logged and the batch goes on (a crash between the
-    /// ack and this leaves those hits uncounted).
-    async fn count_rule_hits(&self, written: &[&Plan]) {
-        let mut hits: std::collections::BTreeMap<i32, i64> = Default::default();
-        for plan in written {
-            if let Action::Handled { rule_id, .. } = plan.action {
-                *hits.entry(rule_id).or_default() += 1;
-            }
-        }
-        if hits.is_empty() {
-            return;
-        }
-        let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let mut pipe = redis::pipe();
-        for (rule_id, n) in &hits {
-            pipe.hincr(&self.keys.rule_hits, rule_id, *n).ignore();
-            pipe.hset(&self.keys.rule_last_match, rule_id, &now)
-                .ignore();
-        }
-        if let Err(error) = pipe.query_async::<()>(&mut self.redis.clone()).await {
-            tracing::warn!(error = %error, "cannot count rule hits");
-        }
-    }
-
     fn plan(&self, index: usize, item: &[u8], snapshot: &Snapshot) -> Result<Plan, Failure> {
         let raw: Value = serde_json::from_slice(item)
             .map_err(|e| Failure::new(format!("invalid JSON: {e}"), 1))?;

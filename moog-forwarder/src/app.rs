@@ -29,7 +29,9 @@ use tokio_util::sync::CancellationToken;
 const DYNAMIC_KEYS: &[&str] = &["moog_rate_limit", "moog_rate_period"];
 /// How long the taker waits for more free delivery slots before taking a smaller batch.
 const GATHER_WAIT: Duration = Duration::from_millis(2);
-const PROMOTE_INTERVAL: Duration = Duration::from_millis(100);
+/// How often due retries are moved back to the alert queue: a retry waits at most this
+/// much longer than its delay, and an idle forwarder costs Redis three commands per tick.
+const PROMOTE_INTERVAL: Duration = Duration::from_millis(250);
 const GAUGE_INTERVAL: Duration = Duration::from_secs(2);
 
 pub struct Forwarder {

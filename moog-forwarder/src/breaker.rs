@@ -81,10 +81,14 @@ static ALLOW: LazyLock<redis::Script> = LazyLock::new(|| {
 });
 
 /// KEYS: state, failures, open_time, trial. Returns the state before, if it changed.
+/// A success while the breaker is closed with no failures counted (nearly every call)
+/// reads two keys and writes nothing.
 static SUCCESS: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
         r"
-        local state = redis.call('GET', KEYS[1]) or 'CLOSED'
+        local now = redis.call('MGET', KEYS[1], KEYS[2])
+        local state = now[1] or 'CLOSED'
+        if state == 'CLOSED' and (not now[2] or tonumber(now[2]) == 0) then return '' end
         redis.call('SET', KEYS[2], 0)
         redis.call('DEL', KEYS[3], KEYS[4])
         if state ~= 'CLOSED' then

@@ -16,6 +16,9 @@ use redis::aio::ConnectionLike;
 use serde_json::{Map, Value};
 
 /// The metadata `dead_letter_payload` adds, removed again on replay.
+/// Items replayed per chunk.
+pub const REPLAY_CHUNK: u64 = 500;
+
 const METADATA: [&str; 5] = [
     "failed_at",
     "failure_reason",
@@ -220,7 +223,8 @@ impl<'k> Dlq<'k> {
         }
     }
 
-    /// Replays up to `count` of the oldest items (all, with `None`).
+    /// Replays up to `count` of the oldest items (all, with `None`), in chunks of
+    /// [`REPLAY_CHUNK`]: two round trips and about ten Redis commands a chunk.
     pub async fn replay<C: ConnectionLike + Send>(
         &self,
         conn: &mut C,
@@ -231,60 +235,58 @@ impl<'k> Dlq<'k> {
         let (target, retry_field) = name.target(self.keys).ok_or(DlqError::NotReplayable)?;
         let source = name.key(self.keys);
         let holding = self.holding();
-        // A previous replay that died mid-item left it here: put it back first.
-        while redis::cmd("LMOVE")
-            .arg(&holding)
-            .arg(source)
-            .arg("LEFT")
-            .arg("RIGHT")
-            .query_async::<Option<Vec<u8>>>(conn)
-            .await?
-            .is_some()
-        {}
+        // A previous replay that died mid-chunk left it here: put it back first.
+        crate::queue::return_list(conn, &holding, source).await?;
         let mut report = ReplayReport::default();
-        while count.is_none_or(|c| report.replayed + report.dead < c) {
-            let item: Option<Vec<u8>> = redis::cmd("LMOVE")
-                .arg(source)
-                .arg(&holding)
-                .arg("RIGHT")
-                .arg("LEFT")
-                .query_async(conn)
-                .await?;
-            let Some(item) = item else { break };
-            let (destination, payload, dead) = match restore(&item, retry_field) {
-                Some((object, replays)) if replays <= max_poison_retries => {
-                    (target.to_owned(), Value::Object(object).to_string(), false)
-                }
-                restored => {
-                    let replays = restored.map_or(0, |(_, r)| r);
-                    let failure = Failure::new(
-                        format!("replayed {replays} times without success, or not replayable"),
-                        replays,
-                    );
-                    (
-                        self.keys.dead_letter_queue.clone(),
-                        dead_letter_payload(&item, &failure, "dlq-replay", Utc::now()),
-                        true,
-                    )
-                }
-            };
-            // Replayed items go to the consumers' end (RPUSH), dead ones to the DLQ's head.
-            let push = if dead { "LPUSH" } else { "RPUSH" };
-            redis::pipe()
-                .atomic()
-                .cmd(push)
-                .arg(&destination)
-                .arg(payload)
-                .ignore()
-                .del(&holding)
-                .ignore()
-                .query_async::<()>(conn)
-                .await?;
-            if dead {
-                report.dead += 1
-            } else {
-                report.replayed += 1
+        loop {
+            let done = report.replayed + report.dead;
+            let want = count.map_or(REPLAY_CHUNK, |c| c.saturating_sub(done).min(REPLAY_CHUNK));
+            if want == 0 {
+                break;
             }
+            // The oldest items move into the holding list, so a crash loses none of them.
+            let items = crate::queue::move_oldest(conn, source, &holding, want as usize).await?;
+            if items.is_empty() {
+                break;
+            }
+            let (mut replayed, mut dead) = (Vec::new(), Vec::new());
+            for item in &items {
+                match restore(item, retry_field) {
+                    Some((object, replays)) if replays <= max_poison_retries => {
+                        replayed.push(Value::Object(object).to_string());
+                    }
+                    restored => {
+                        let replays = restored.map_or(0, |(_, r)| r);
+                        let failure = Failure::new(
+                            format!("replayed {replays} times without success, or not replayable"),
+                            replays,
+                        );
+                        dead.push(dead_letter_payload(
+                            item,
+                            &failure,
+                            "dlq-replay",
+                            Utc::now(),
+                        ));
+                    }
+                }
+            }
+            // Replayed items go to the consumers' end (RPUSH), dead ones to the DLQ's head;
+            // the holding list empties in the same transaction.
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            if !replayed.is_empty() {
+                pipe.cmd("RPUSH").arg(target).arg(&replayed).ignore();
+            }
+            if !dead.is_empty() {
+                pipe.cmd("LPUSH")
+                    .arg(&self.keys.dead_letter_queue)
+                    .arg(&dead)
+                    .ignore();
+            }
+            pipe.del(&holding).ignore();
+            pipe.query_async::<()>(conn).await?;
+            report.replayed += replayed.len() as u64;
+            report.dead += dead.len() as u64;
         }
         Ok(report)
     }

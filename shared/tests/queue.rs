@@ -2,7 +2,7 @@
 
 use shared::keys::WorkerRole;
 use shared::queue::{Failure, Heartbeat, Janitor, ReliableQueue, push_batch};
-use shared::testing::{CountingConnection, TestRedis, eventually};
+use shared::testing::{CountingConnection, PrivateRedis, TestRedis, eventually};
 use std::time::Duration;
 
 const BLOCK: Duration = Duration::from_millis(200);
@@ -60,11 +60,120 @@ async fn push_take_ack_preserves_order_and_bytes() {
     );
 }
 
+/// Runs each script of the queue once, so that round trips counted afterwards do not
+/// include the one-time `NOSCRIPT` reload a fresh Redis answers to the first `EVALSHA`.
+async fn warm_script_cache(redis: &TestRedis, queue: &ReliableQueue) {
+    let mut conn = redis.conn().await;
+    let mut blocking = redis.blocking_conn(BLOCK).await;
+    let items: Vec<String> = (0..8).map(|i| format!("warm-{i}")).collect();
+    push_batch(&mut conn, queue.source(), &items)
+        .await
+        .expect("push");
+    let taken = queue
+        .take_batch(&mut blocking, 8, BLOCK)
+        .await
+        .expect("take");
+    queue.ack(&mut conn, &taken).await.expect("ack");
+}
+
+#[tokio::test]
+async fn a_take_costs_redis_commands_by_the_items_moved_not_the_batch_size() {
+    // A private server, so that INFO commandstats counts this test's commands only.
+    let private = PrivateRedis::start().await;
+    let redis = private.test_redis().await;
+    let queue = alerter(&redis, "w1");
+    let mut conn = redis.conn().await;
+    let mut blocking = redis.blocking_conn(BLOCK).await;
+    warm_script_cache(&redis, &queue).await;
+
+    let total = |calls: &std::collections::BTreeMap<String, u64>| calls.values().sum::<u64>();
+    // One item waiting, a batch of 500 asked for: BLMOVE, then one script (EVALSHA + an
+    // LRANGE that finds nothing), not 499 LMOVEs that find nothing.
+    push_batch(&mut conn, queue.source(), &["one"])
+        .await
+        .expect("push");
+    let (taken, used) = private
+        .commands_during(queue.take_batch(&mut blocking, 500, BLOCK))
+        .await;
+    assert_eq!(taken.expect("take"), vec![b"one".to_vec()]);
+    assert_eq!(total(&used), 3, "{used:?}");
+
+    // 300 waiting, 500 asked for: BLMOVE, EVALSHA, LRANGE, LTRIM, LPUSH.
+    let items: Vec<String> = (0..300).map(|i| format!("item-{i}")).collect();
+    push_batch(&mut conn, queue.source(), &items)
+        .await
+        .expect("push");
+    let (taken, used) = private
+        .commands_during(queue.take_batch(&mut blocking, 500, BLOCK))
+        .await;
+    let taken = taken.expect("take");
+    assert_eq!(taken.len(), 300);
+    assert_eq!(total(&used), 5, "{used:?}");
+
+    // Acking them: EVALSHA, LRANGE of the tail window, LTRIM of it, RPUSH of what the
+    // window held that was not acked ("one").
+    let (acked, used) = private.commands_during(queue.ack(&mut conn, &taken)).await;
+    acked.expect("ack");
+    assert_eq!(total(&used), 4, "{used:?}");
+    assert_eq!(
+        queue.processing_depth(&mut conn).await.expect("llen"),
+        1,
+        "'one' is still held"
+    );
+
+    // An idle worker: one BLMOVE per timeout.
+    let (taken, used) = private
+        .commands_during(queue.take_batch(&mut blocking, 500, BLOCK))
+        .await;
+    assert!(taken.expect("take").is_empty());
+    assert_eq!(total(&used), 1, "{used:?}");
+}
+
+#[tokio::test]
+async fn acks_in_any_order_remove_exactly_those_items_and_keep_the_rest_in_order() {
+    let redis = TestRedis::new().await;
+    let queue = alerter(&redis, "w1");
+    let mut conn = redis.conn().await;
+    let mut blocking = redis.blocking_conn(BLOCK).await;
+    // Duplicates on purpose: an ack removes one copy per acked item.
+    let items: Vec<String> = (0..40).map(|i| format!("item-{}", i % 30)).collect();
+    push_batch(&mut conn, queue.source(), &items)
+        .await
+        .expect("push");
+    let first = queue
+        .take_batch(&mut blocking, 25, BLOCK)
+        .await
+        .expect("take");
+    let second = queue
+        .take_batch(&mut blocking, 25, BLOCK)
+        .await
+        .expect("take");
+    assert_eq!((first.len(), second.len()), (25, 15));
+
+    // The second batch is acked first (it sits at the list's left, outside the tail window
+    // of a small ack), then every other item of the first, then a few one by one.
+    queue.ack(&mut conn, &second).await.expect("ack second");
+    let odd: Vec<&Vec<u8>> = first.iter().skip(1).step_by(2).collect();
+    queue.ack(&mut conn, &odd).await.expect("ack odd");
+    let mut expected_left: Vec<Vec<u8>> = first.iter().step_by(2).cloned().collect();
+    expected_left.reverse(); // the list holds the newest taken at its left
+    assert_eq!(lrange(&redis, queue.processing_list()).await, expected_left);
+    let even: Vec<&Vec<u8>> = first.iter().step_by(2).collect();
+    queue.ack(&mut conn, &even[..2]).await.expect("ack two");
+    queue
+        .ack(&mut conn, &even[2..])
+        .await
+        .expect("ack the rest");
+    assert!(lrange(&redis, queue.processing_list()).await.is_empty());
+    assert!(lrange(&redis, queue.source()).await.is_empty());
+}
+
 #[tokio::test]
 async fn a_batch_of_1000_costs_constant_round_trips() {
     let redis = TestRedis::new().await;
     let queue = alerter(&redis, "w1");
     let items: Vec<String> = (0..1000).map(|i| format!(r#"{{"seq":{i}}}"#)).collect();
+    warm_script_cache(&redis, &queue).await;
 
     let mut conn = CountingConnection::new(redis.conn().await);
     push_batch(&mut conn, queue.source(), &items)
@@ -81,7 +190,7 @@ async fn a_batch_of_1000_costs_constant_round_trips() {
     assert_eq!(
         blocking.round_trips(),
         2,
-        "take of 1000 is BLMOVE plus one pipeline"
+        "take of 1000 is BLMOVE plus one script"
     );
 
     conn.reset();

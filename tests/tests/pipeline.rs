@@ -42,16 +42,20 @@ async fn an_http_event_is_audited_and_forwarded_with_the_specified_payload() {
     assert_eq!(body["description"], "%LINK-3-UPDOWN: LINK-DOWN on Gi0/1");
     assert_eq!(body["custom_info"]["_event_id"], event_id.as_str());
 
-    // The web UI shows the rule's hit, counted by the alerter.
+    // The web UI shows the rule's hit, counted by the alerter (written once a second).
     let rule_id = audits[0].2.expect("rule id");
-    let rule: serde_json::Value = sandbox
-        .api(Method::GET, &format!("/api/v2/rules/{rule_id}"))
-        .send()
-        .await
-        .expect("get rule")
-        .json()
-        .await
-        .expect("json");
+    let rule: serde_json::Value = eventually(WAIT, "the rule's hit counted", || async {
+        let rule: serde_json::Value = sandbox
+            .api(Method::GET, &format!("/api/v2/rules/{rule_id}"))
+            .send()
+            .await
+            .expect("get rule")
+            .json()
+            .await
+            .expect("json");
+        (rule["hit_count"] != 0).then_some(rule)
+    })
+    .await;
     assert_eq!(rule["hit_count"], 1, "{rule}");
     assert!(rule["last_matched_at"].as_str().is_some(), "{rule}");
     sandbox.stop().await;

@@ -12,32 +12,36 @@ use std::sync::LazyLock;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// KEYS: processing list, owner's heartbeat, source queue. Returns -1 when the owner is
-/// alive, else the number of items moved. `LMOVE … LEFT RIGHT` takes the newest-taken item
-/// first and appends at the consumers' end, so the oldest item ends up taken next.
+/// Moves all of KEYS[1] to the consumers' end of KEYS[2] with one `LRANGE`, one `DEL` and
+/// an `RPUSH` per thousand items (not an `LMOVE` per item): the newest-taken item goes
+/// first, so the oldest ends up taken next. ARGV[1]: chunk size.
+const MOVE_ALL: &str = r"
+    local items = redis.call('LRANGE', KEYS[1], 0, -1)
+    if #items == 0 then return 0 end
+    redis.call('DEL', KEYS[1])
+    local chunk = tonumber(ARGV[1])
+    for first = 1, #items, chunk do
+        redis.call('RPUSH', KEYS[2], unpack(items, first, math.min(#items, first + chunk - 1)))
+    end
+    return #items
+";
+
+/// KEYS: processing list, source queue, owner's heartbeat. ARGV: chunk size. Returns -1
+/// when the owner is alive, else the number of items moved.
 static RETURN_IF_DEAD: LazyLock<redis::Script> = LazyLock::new(|| {
-    redis::Script::new(
-        r"
-        if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
-        local moved = 0
-        while redis.call('LMOVE', KEYS[1], KEYS[3], 'LEFT', 'RIGHT') do moved = moved + 1 end
-        return moved
-        ",
-    )
+    redis::Script::new(&format!(
+        "if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end\n{MOVE_ALL}"
+    ))
 });
 
-/// KEYS: list, destination. Moves everything unconditionally (a worker's own list).
-static RETURN_ALL: LazyLock<redis::Script> = LazyLock::new(|| {
-    redis::Script::new(
-        r"
-        local moved = 0
-        while redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT') do moved = moved + 1 end
-        return moved
-        ",
-    )
-});
+/// KEYS: list, destination. ARGV: chunk size. Moves everything unconditionally (a worker's
+/// own list).
+static RETURN_ALL: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(MOVE_ALL));
 
-pub(super) async fn return_list<C: ConnectionLike + Send>(
+/// Items per `RPUSH` inside the scripts (Lua's `unpack` has a limit).
+const CHUNK: usize = 1000;
+
+pub(crate) async fn return_list<C: ConnectionLike + Send>(
     conn: &mut C,
     list: &str,
     destination: &str,
@@ -45,6 +49,7 @@ pub(super) async fn return_list<C: ConnectionLike + Send>(
     RETURN_ALL
         .key(list)
         .key(destination)
+        .arg(CHUNK)
         .invoke_async(conn)
         .await
 }
@@ -103,8 +108,9 @@ impl Janitor {
                 report.lists_checked += 1;
                 let moved: i64 = RETURN_IF_DEAD
                     .key(list)
-                    .key(self.keys.heartbeat(self.role, pod))
                     .key(self.keys.source_queue(self.role))
+                    .key(self.keys.heartbeat(self.role, pod))
+                    .arg(CHUNK)
                     .invoke_async(conn)
                     .await?;
                 if moved > 0 {

@@ -17,8 +17,10 @@ mod reliable;
 pub use dead_letter::{Failure, dead_letter_payload};
 pub use heartbeat::Heartbeat;
 pub use in_flight::{InFlight, return_orphans_periodically};
+pub(crate) use janitor::return_list;
 pub use janitor::{Janitor, SweepReport};
 pub use presence::Presence;
+pub(crate) use reliable::move_oldest;
 pub use reliable::{ReliableQueue, push_batch};
 
 /// Errors of queue operations. All are transient from the queue's point of view (Redis

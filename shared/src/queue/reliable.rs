@@ -1,9 +1,19 @@
 //! Push, take, acknowledge, requeue and dead-letter: the operations of one worker on one
 //! source queue and its own processing list.
 //!
-//! Every operation is one round trip, whatever the batch size: `take_batch` is a blocking
-//! `BLMOVE` for the first item and one pipeline of `LMOVE`s for the rest, `ack` one
-//! pipeline of `LREM`s, requeue and dead-letter one `MULTI`/`EXEC` each.
+//! Redis is the one part every worker shares, so each operation costs Redis a number of
+//! commands that follows the items it moves, never the batch size asked for (issue #14):
+//! - `take_batch`: a blocking `BLMOVE` for the first item, then, once one came, one script
+//!   that moves what else is waiting, up to the batch size, with one `LRANGE`, one `LTRIM`
+//!   and one `LPUSH`. An idle worker costs one `BLMOVE` per timeout; a batch of 500 costs
+//!   five commands, not 500 `LMOVE`s (most of which found nothing below saturation).
+//! - `ack`: one `LREM` per item for a handful, else one script that cuts the acked items out
+//!   of the processing list's tail (where the oldest taken items sit) with one `LRANGE`, one
+//!   `LTRIM` and one `RPUSH` of what it keeps.
+//! - requeue and dead-letter: one `MULTI`/`EXEC` each.
+//!
+//! The wire stays v2.5's: a processing list per worker filled at its left from the source
+//! queue's right, so a v2.5 consumer (`BRPOPLPUSH`) can share the queue.
 
 use super::{Failure, Item, QueueError, dead_letter_payload};
 use crate::keys::{RedisKeys, WorkerRole};
@@ -13,23 +23,122 @@ use serde_json::Value;
 use std::time::Duration;
 
 /// `LPUSH`es `items` onto `queue` in one command, so a batch costs one round trip. Items
-/// are consumed from the other end, in the order given.
-pub async fn push_batch<C, I>(conn: &mut C, queue: &str, items: &[I]) -> Result<(), QueueError>
+/// are consumed from the other end, in the order given. Returns the queue's length after
+/// the push (`None` when there was nothing to push), which Redis tells for free.
+pub async fn push_batch<C, I>(
+    conn: &mut C,
+    queue: &str,
+    items: &[I],
+) -> Result<Option<u64>, QueueError>
 where
     C: ConnectionLike + Send,
     I: AsRef<[u8]>,
 {
     if items.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let mut cmd = redis::cmd("LPUSH");
     cmd.arg(queue);
     for item in items {
         cmd.arg(item.as_ref());
     }
-    cmd.query_async::<()>(conn).await?;
-    Ok(())
+    Ok(Some(cmd.query_async(conn).await?))
 }
+
+/// Items one `LPUSH`/`RPUSH` inside a script carries at most: Lua's `unpack` stops at a few
+/// thousand values.
+const SCRIPT_CHUNK: &str = "1000";
+
+/// KEYS: source queue, processing list. ARGV: most to move, chunk size. Moves up to that
+/// many of the oldest items (the source's right end) onto the processing list's left, as
+/// that many `LMOVE … RIGHT LEFT`s would, and returns them newest first (as `LRANGE` lists
+/// them).
+static TAKE_WAITING: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+        local items = redis.call('LRANGE', KEYS[1], -tonumber(ARGV[1]), -1)
+        local n = #items
+        if n == 0 then return items end
+        redis.call('LTRIM', KEYS[1], 0, -n - 1)
+        local chunk = tonumber(ARGV[2])
+        local i = n
+        while i >= 1 do
+            local last = math.max(1, i - chunk + 1)
+            local oldest_first = {}
+            for k = i, last, -1 do oldest_first[#oldest_first + 1] = items[k] end
+            redis.call('LPUSH', KEYS[2], unpack(oldest_first))
+            i = last - 1
+        end
+        return items
+        ",
+    )
+});
+
+/// Moves up to `max` of the oldest items of `source` (its right end) onto the left of
+/// `destination`, atomically, as that many `LMOVE … RIGHT LEFT`s would, for a constant
+/// number of commands; returns them oldest first.
+pub(crate) async fn move_oldest<C>(
+    conn: &mut C,
+    source: &str,
+    destination: &str,
+    max: usize,
+) -> redis::RedisResult<Vec<Item>>
+where
+    C: ConnectionLike + Send,
+{
+    let mut items: Vec<Item> = TAKE_WAITING
+        .key(source)
+        .key(destination)
+        .arg(max)
+        .arg(SCRIPT_CHUNK)
+        .invoke_async(conn)
+        .await?;
+    items.reverse();
+    Ok(items)
+}
+
+/// KEYS: processing list. ARGV: window, chunk size, then the items to remove. Looks for
+/// them in the last `window` entries (the oldest taken), cuts that window off and puts back
+/// what was not acked, in its order; items not in the window are removed with `LREM`.
+/// Returns how many were removed.
+static ACK_FROM_TAIL: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+        local wanted, pending = {}, 0
+        for i = 3, #ARGV do
+            wanted[ARGV[i]] = (wanted[ARGV[i]] or 0) + 1
+            pending = pending + 1
+        end
+        local window = redis.call('LRANGE', KEYS[1], -tonumber(ARGV[1]), -1)
+        local keep, removed = {}, 0
+        for _, item in ipairs(window) do
+            local n = wanted[item]
+            if n and n > 0 then
+                wanted[item] = n - 1
+                removed = removed + 1
+            else
+                keep[#keep + 1] = item
+            end
+        end
+        if removed > 0 then
+            redis.call('LTRIM', KEYS[1], 0, -#window - 1)
+            local chunk = tonumber(ARGV[2])
+            for first = 1, #keep, chunk do
+                redis.call('RPUSH', KEYS[1], unpack(keep, first, math.min(#keep, first + chunk - 1)))
+            end
+        end
+        if removed < pending then
+            for item, n in pairs(wanted) do
+                for _ = 1, n do removed = removed + redis.call('LREM', KEYS[1], -1, item) end
+            end
+        end
+        return removed
+        ",
+    )
+});
+
+/// Acks of at most this many items are plain `LREM`s: fewer commands than the script.
+const ACK_BY_LREM_UP_TO: usize = 3;
 
 /// KEYS: processing list, source queue. ARGV: the item. Moves one copy back, atomically.
 static RETURN_ONE: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
@@ -105,21 +214,18 @@ impl ReliableQueue {
         let mut batch = Vec::with_capacity(max.max(1));
         batch.push(first);
         if max > 1 {
-            let mut pipe = redis::pipe();
-            for _ in 1..max {
-                pipe.cmd("LMOVE")
-                    .arg(&self.source)
-                    .arg(&self.processing)
-                    .arg("RIGHT")
-                    .arg("LEFT");
-            }
-            let rest: Vec<Option<Item>> = pipe.query_async(conn).await?;
-            // Not `map_while`: a pipeline is not atomic, so a producer's LPUSH can land between
-            // two LMOVEs and a later one succeed after an earlier one found the queue empty.
-            // Every item moved is in our processing list and must be in the batch.
-            batch.extend(rest.into_iter().flatten());
+            batch.extend(self.take_waiting(conn, max - 1).await?);
         }
         Ok(batch)
+    }
+
+    /// Moves up to `max` items that are waiting now into this worker's processing list,
+    /// oldest first, without blocking: one script, one round trip.
+    pub async fn take_waiting<C>(&self, conn: &mut C, max: usize) -> Result<Vec<Item>, QueueError>
+    where
+        C: ConnectionLike + Send,
+    {
+        Ok(move_oldest(conn, &self.source, &self.processing, max).await?)
     }
 
     /// Returns to the source queue (at the consumers' end) the items of this worker's
@@ -165,8 +271,11 @@ impl ReliableQueue {
         Ok(returned)
     }
 
-    /// Removes processed items from the processing list, in one round trip. Items acked in
-    /// the order they were taken are found at the list's tail, so each removal is O(1).
+    /// Removes processed items from the processing list, in one round trip. Items are taken
+    /// oldest first onto the list's left, so the ones acked now are usually at its right
+    /// end: a few are removed with `LREM … -1` (found from the tail), more with one script
+    /// that cuts them out of a window at the tail (see `ACK_FROM_TAIL`), so an ack costs
+    /// Redis three or four commands whatever its size.
     pub async fn ack<C, I>(&self, conn: &mut C, items: &[I]) -> Result<(), QueueError>
     where
         C: ConnectionLike + Send,
@@ -175,15 +284,27 @@ impl ReliableQueue {
         if items.is_empty() {
             return Ok(());
         }
-        let mut pipe = redis::pipe();
-        for item in items {
-            pipe.cmd("LREM")
-                .arg(&self.processing)
-                .arg(-1)
-                .arg(item.as_ref())
-                .ignore();
+        if items.len() <= ACK_BY_LREM_UP_TO {
+            let mut pipe = redis::pipe();
+            for item in items {
+                pipe.cmd("LREM")
+                    .arg(&self.processing)
+                    .arg(-1)
+                    .arg(item.as_ref())
+                    .ignore();
+            }
+            pipe.query_async::<()>(conn).await?;
+            return Ok(());
         }
-        pipe.query_async::<()>(conn).await?;
+        // Twice the items plus some: room for other batches of this worker (alerter loops
+        // share a list; a forwarder acks out of order) without copying a long list.
+        let window = items.len() * 2 + 64;
+        let mut invocation = ACK_FROM_TAIL.key(&self.processing);
+        invocation.arg(window).arg(SCRIPT_CHUNK);
+        for item in items {
+            invocation.arg(item.as_ref());
+        }
+        invocation.invoke_async::<u64>(conn).await?;
         Ok(())
     }
 

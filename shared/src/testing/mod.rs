@@ -16,7 +16,7 @@ pub use counting::CountingConnection;
 pub use database::TestDatabase;
 pub use process::{ChildProcess, free_tcp_port, free_udp_port};
 pub use proxy::TcpProxy;
-pub use redis::TestRedis;
+pub use redis::{PrivateRedis, TestRedis, parse_command_calls};
 pub use service::RunningService;
 
 use std::future::Future;

@@ -14,15 +14,22 @@ pub struct TestRedis {
 impl TestRedis {
     /// Connects and hands out a fresh prefix. Panics, with the fix, when Redis is down.
     pub async fn new() -> Self {
+        let host = super::env_or("MUTT_TEST_REDIS_HOST", "127.0.0.1");
+        let port = super::env_or("MUTT_TEST_REDIS_PORT", "6379")
+            .parse()
+            .expect("MUTT_TEST_REDIS_PORT is a port");
+        Self::on(&host, port).await
+    }
+
+    /// A fresh prefix on the Redis at `host:port` (e.g. a [`PrivateRedis`]).
+    pub async fn on(host: &str, port: u16) -> Self {
         // reqwest is built without a default TLS provider (the workspace picks ring), so
         // every process that makes an HTTP client must install one first; tests do it here.
         crate::tls::install_crypto_provider();
         let keys = RedisKeys::new(&format!("t{}", uuid::Uuid::new_v4().simple()));
         let mut config = RedisConfig::local(keys.clone());
-        config.host = super::env_or("MUTT_TEST_REDIS_HOST", "127.0.0.1");
-        config.port = super::env_or("MUTT_TEST_REDIS_PORT", "6379")
-            .parse()
-            .expect("MUTT_TEST_REDIS_PORT is a port");
+        config.host = host.to_owned();
+        config.port = port;
         let connector = RedisConnector::connect(&config).await.unwrap_or_else(|e| {
             panic!("{e}\nthe tests need Redis on {}:{}: run `scripts/test` (it starts Redis) or `scripts/infra up`", config.host, config.port)
         });
@@ -98,4 +105,118 @@ impl Drop for TestRedis {
             let _: redis::RedisResult<()> = redis::cmd("DEL").arg(chunk).query(&mut conn);
         }
     }
+}
+
+/// A `redis-server` of a test's own on a free loopback port, killed when dropped: for
+/// what a shared server cannot give, such as `INFO commandstats` that counts one test's
+/// commands only.
+pub struct PrivateRedis {
+    pub port: u16,
+    _process: super::ChildProcess,
+}
+
+impl PrivateRedis {
+    /// Starts one that keeps nothing on disk and waits until it answers.
+    pub async fn start() -> Self {
+        let port = super::free_tcp_port();
+        let process = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server (scripts/infra installs it)");
+        let server = Self {
+            port,
+            _process: super::ChildProcess(process),
+        };
+        super::eventually(
+            std::time::Duration::from_secs(10),
+            "the private redis-server to answer",
+            || async {
+                server
+                    .client()
+                    .get_multiplexed_async_connection()
+                    .await
+                    .ok()
+            },
+        )
+        .await;
+        server
+    }
+
+    fn client(&self) -> redis::Client {
+        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port)).expect("redis URL")
+    }
+
+    /// A [`TestRedis`] (fresh prefix) on this server.
+    pub async fn test_redis(&self) -> TestRedis {
+        TestRedis::on("127.0.0.1", self.port).await
+    }
+
+    /// Calls per command since start (or [`PrivateRedis::reset_stats`]), from `INFO
+    /// commandstats`, which counts the commands scripts run too. `INFO` itself is left
+    /// out, so that reading twice adds nothing.
+    pub async fn command_calls(&self) -> std::collections::BTreeMap<String, u64> {
+        let mut conn = self
+            .client()
+            .get_multiplexed_async_connection()
+            .await
+            .expect("private redis answers");
+        let info: String = redis::cmd("INFO")
+            .arg("commandstats")
+            .query_async(&mut conn)
+            .await
+            .expect("INFO commandstats");
+        parse_command_calls(&info)
+    }
+
+    /// Runs `work` and counts the commands this server ran meanwhile, per command.
+    pub async fn commands_during<T>(
+        &self,
+        work: impl std::future::Future<Output = T>,
+    ) -> (T, std::collections::BTreeMap<String, u64>) {
+        let before = self.command_calls().await;
+        let value = work.await;
+        let after = self.command_calls().await;
+        let delta = after
+            .into_iter()
+            .map(|(name, n)| {
+                let was = before.get(&name).copied().unwrap_or(0);
+                (name, n - was)
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        (value, delta)
+    }
+
+    /// `CONFIG RESETSTAT`.
+    pub async fn reset_stats(&self) {
+        let mut conn = self
+            .client()
+            .get_multiplexed_async_connection()
+            .await
+            .expect("private redis answers");
+        let () = redis::cmd("CONFIG")
+            .arg("RESETSTAT")
+            .query_async(&mut conn)
+            .await
+            .expect("CONFIG RESETSTAT");
+    }
+}
+
+/// `cmdstat_<name>:calls=<n>,…` lines to calls per command, `info` and `config` left out.
+pub fn parse_command_calls(info: &str) -> std::collections::BTreeMap<String, u64> {
+    info.lines()
+        .filter_map(|line| {
+            let (name, rest) = line.strip_prefix("cmdstat_")?.split_once(':')?;
+            let calls = rest
+                .strip_prefix("calls=")?
+                .split(',')
+                .next()?
+                .parse()
+                .ok()?;
+            Some((name.to_owned(), calls))
+        })
+        .filter(|(name, _)| name != "info" && name != "config")
+        .collect()
 }

@@ -1,6 +1,8 @@
-//! The sandbox: ingestor, alerter, moog-forwarder and web UI in this process on port 0,
-//! against one Redis prefix, one database schema (migrated, v2.5 sample data) and the
-//! local webhook receiver in place of Moog.
+//! The sandbox: the services in this process on port 0, as they run in production: one
+//! ingestor, two alerters, two forwarders and the web UI, against one Redis prefix, one
+//! database schema (migrated, v2.5 sample data) and the local webhook receiver in place
+//! of Moog. A test can crash a worker (its task is aborted: no shutdown path runs, its
+//! heartbeat and processing list stay behind) and start a replacement under a new name.
 
 #![allow(dead_code)] // each test file uses part of this
 
@@ -31,9 +33,18 @@ pub struct Sandbox {
     /// Every service's `/metrics` URL.
     pub metrics: Vec<String>,
     pub client: reqwest::Client,
-    services: Vec<RunningService>,
+    /// Running services by name: `ingestor`, `webui`, and the pod names of the workers.
+    services: Vec<(String, RunningService)>,
+    alerter_config: AlerterConfig,
+    forwarder_config: ForwarderConfig,
+    /// Each worker's pod name and `/metrics` URL.
+    worker_metrics: Vec<(String, String)>,
     stop_moog: CancellationToken,
 }
+
+/// The pod names the sandbox's workers start with.
+pub const ALERTERS: [&str; 2] = ["e2e-alerter-1", "e2e-alerter-2"];
+pub const FORWARDERS: [&str; 2] = ["e2e-forwarder-1", "e2e-forwarder-2"];
 
 fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> HashMap<&'a str, &'a str> {
     let mut all: HashMap<&str, &str> = [("LISTEN_HOST", "127.0.0.1"), ("LOG_LEVEL", "warn")].into();
@@ -43,11 +54,16 @@ fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> HashMap<&'a str, &'a str> {
 
 impl Sandbox {
     pub async fn start() -> Self {
+        Self::start_on(TestRedis::new().await).await
+    }
+
+    /// The sandbox on a given Redis (e.g. a private one, to count its commands).
+    pub async fn start_on(redis: TestRedis) -> Self {
         shared::telemetry::init(&shared::config::TelemetryConfig {
             log_level: "warn".into(),
             log_json: false,
         });
-        let (db, redis) = (TestDatabase::new().await, TestRedis::new().await);
+        let db = TestDatabase::new().await;
         shared::store::seed_v25_samples(&db.pool)
             .await
             .expect("seed");
@@ -75,6 +91,9 @@ impl Sandbox {
             ("METRICS_PORT_ALERTER", "0"),
             ("HEALTH_PORT_ALERTER", "0"),
             ("BRPOPLPUSH_TIMEOUT", "0.2"),
+            // A crashed worker's items come back within a few seconds.
+            ("ALERTER_HEARTBEAT_INTERVAL", "0.5"),
+            ("ALERTER_JANITOR_TIMEOUT", "2"),
             ("UNHANDLED_THRESHOLD", &threshold),
         ])))
         .expect("alerter config");
@@ -86,6 +105,8 @@ impl Sandbox {
             ("METRICS_PORT_MOOG", "0"),
             ("HEALTH_PORT_MOOG", "0"),
             ("BRPOPLPUSH_TIMEOUT", "0.2"),
+            ("MOOG_HEARTBEAT_INTERVAL", "0.5"),
+            ("MOOG_JANITOR_TIMEOUT", "2"),
             ("MOOG_WEBHOOK_URL", &moog_url),
             ("MOOG_API_KEY", MOOG_KEY),
             ("MOOG_RATE_LIMIT", "1000"),
@@ -114,41 +135,120 @@ impl Sandbox {
             ingestor.syslog_udp_addr().expect("udp"),
             ingestor.syslog_tcp_addr().expect("tcp"),
         );
-        let alerter = alerter::Alerter::build(alerter, &registry())
-            .await
-            .expect("alerter");
-        let forwarder = moog_forwarder::Forwarder::build(forwarder, &registry())
-            .await
-            .expect("forwarder");
         let webui = webui::Webui::build(webui, &registry())
             .await
             .expect("webui");
         let webui_url = format!("http://{}", webui.addr());
-        let metrics = vec![
-            format!("http://{http}/metrics"),
-            format!("http://{}/metrics", alerter.admin_addrs()[0]),
-            format!("http://{}/metrics", forwarder.admin_addrs()[0]),
-            format!("{webui_url}/metrics"),
-        ];
-        let services = vec![
-            RunningService::spawn(|stop| ingestor.run_until(stop)),
-            RunningService::spawn(|stop| alerter.run_until(stop)),
-            RunningService::spawn(|stop| forwarder.run_until(stop)),
-            RunningService::spawn(|stop| webui.run_until(stop)),
-        ];
-        Self {
+        let mut sandbox = Self {
             db,
             redis,
             moog,
             http,
             udp,
             tcp,
-            webui: webui_url,
-            metrics,
+            webui: webui_url.clone(),
+            metrics: vec![
+                format!("http://{http}/metrics"),
+                format!("{webui_url}/metrics"),
+            ],
             client: reqwest::Client::new(),
-            services,
+            services: vec![
+                (
+                    "ingestor".into(),
+                    RunningService::spawn(|stop| ingestor.run_until(stop)),
+                ),
+                (
+                    "webui".into(),
+                    RunningService::spawn(|stop| webui.run_until(stop)),
+                ),
+            ],
+            alerter_config: alerter,
+            forwarder_config: forwarder,
+            worker_metrics: Vec::new(),
             stop_moog,
+        };
+        for pod in ALERTERS {
+            sandbox.start_alerter(pod).await;
         }
+        for pod in FORWARDERS {
+            sandbox.start_forwarder(pod).await;
+        }
+        sandbox
+    }
+
+    /// Starts an alerter under the pod name `pod`; returns its `/metrics` URL.
+    pub async fn start_alerter(&mut self, pod: &str) -> String {
+        let mut config = self.alerter_config.clone();
+        config.identity.pod_name = pod.to_owned();
+        let alerter = alerter::Alerter::build(config, &prometheus::Registry::new())
+            .await
+            .expect("alerter");
+        let metrics = format!("http://{}/metrics", alerter.admin_addrs()[0]);
+        self.metrics.push(metrics.clone());
+        self.worker_metrics.push((pod.to_owned(), metrics.clone()));
+        self.services.push((
+            pod.to_owned(),
+            RunningService::spawn(|stop| alerter.run_until(stop)),
+        ));
+        metrics
+    }
+
+    /// Starts a forwarder under the pod name `pod`; returns its `/metrics` URL.
+    pub async fn start_forwarder(&mut self, pod: &str) -> String {
+        let mut config = self.forwarder_config.clone();
+        config.identity.pod_name = pod.to_owned();
+        let forwarder = moog_forwarder::Forwarder::build(config, &prometheus::Registry::new())
+            .await
+            .expect("forwarder");
+        let metrics = format!("http://{}/metrics", forwarder.admin_addrs()[0]);
+        self.metrics.push(metrics.clone());
+        self.worker_metrics.push((pod.to_owned(), metrics.clone()));
+        self.services.push((
+            pod.to_owned(),
+            RunningService::spawn(|stop| forwarder.run_until(stop)),
+        ));
+        metrics
+    }
+
+    /// Crashes the service `name`: its task is aborted mid-work, so nothing of its shutdown
+    /// runs (its heartbeat expires on its own; its processing list stays for the janitor).
+    pub async fn crash(&mut self, name: &str) {
+        let at = self
+            .services
+            .iter()
+            .position(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no running service {name}"));
+        let (_, service) = self.services.remove(at);
+        service.task.abort();
+        let _ = service.task.await;
+    }
+
+    /// The `/metrics` URL of the alerter or forwarder `pod`.
+    pub fn worker_metrics(&self, pod: &str) -> &str {
+        self.worker_metrics
+            .iter()
+            .find(|(p, _)| p == pod)
+            .map(|(_, url)| url.as_str())
+            .unwrap_or_else(|| panic!("no worker {pod} was started"))
+    }
+
+    /// The value of the counter `name` (summed over its label sets matching `labels`, e.g.
+    /// `status="handled"`) on the `/metrics` page at `url`.
+    pub async fn counter(&self, url: &str, name: &str, labels: &str) -> f64 {
+        let page = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        page.lines()
+            .filter(|l| l.starts_with(name) && l.contains(labels))
+            .filter(|l| l[name.len()..].starts_with(['{', ' ']))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
     }
 
     /// POSTs one event to the ingestor; returns its `_event_id`... as the ingestor answers.
@@ -226,7 +326,7 @@ impl Sandbox {
     }
 
     pub async fn stop(self) {
-        for service in self.services {
+        for (_, service) in self.services {
             service.stop().await;
         }
         self.stop_moog.cancel();

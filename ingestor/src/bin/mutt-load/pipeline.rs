@@ -4,6 +4,11 @@
 //! what was lost (acknowledged but neither audited nor delivered), duplicated, and how
 //! long ingest → webhook took. Run the alerter with `AUDIT_UNHANDLED=true` so that every
 //! event leaves an audit row. Exits non-zero when anything acknowledged was lost.
+//!
+//! Latencies are timed from each batch's *scheduled* send time when `--rate` is set (from
+//! the actual send when it is not), so that a stall that delays later sends shows up in
+//! their latency instead of hiding it (coordinated omission): ingest = the answer's
+//! arrival, end to end = the webhook's arrival, over every forwarded event.
 
 use anyhow::Context;
 use serde_json::Value;
@@ -105,6 +110,7 @@ pub async fn run(events: &[Value], args: Pipeline) -> anyhow::Result<()> {
     let events = Arc::new(events.to_vec());
     let next_batch = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
+    let started_ms = chrono::Utc::now().timestamp_millis();
     let mut workers = Vec::new();
     for _ in 0..args.connections.max(1) {
         let (client, events, next_batch, url, key, run) = (
@@ -119,15 +125,20 @@ pub async fn run(events: &[Value], args: Pipeline) -> anyhow::Result<()> {
         workers.push(tokio::spawn(async move {
             // (seq, sent at Unix ms) of every acknowledged event.
             let mut acked: Vec<(u64, i64)> = Vec::new();
+            // Per acknowledged request: its answer's arrival minus its (scheduled) send.
+            let mut ingest_ms: Vec<i64> = Vec::new();
             loop {
                 let b = next_batch.fetch_add(1, Ordering::Relaxed);
                 if b >= batches {
-                    return acked;
+                    return (acked, ingest_ms);
                 }
-                if rate > 0.0 {
-                    let due = started + Duration::from_secs_f64((b * batch) as f64 / rate);
-                    tokio::time::sleep_until(due.into()).await;
-                }
+                let offset = if rate > 0.0 {
+                    let offset = Duration::from_secs_f64((b * batch) as f64 / rate);
+                    tokio::time::sleep_until((started + offset).into()).await;
+                    Some(offset)
+                } else {
+                    None
+                };
                 let seqs: Vec<u64> = (b * batch..((b + 1) * batch).min(count)).collect();
                 let body: Vec<Value> = seqs
                     .iter()
@@ -139,7 +150,10 @@ pub async fn run(events: &[Value], args: Pipeline) -> anyhow::Result<()> {
                         event
                     })
                     .collect();
-                let sent_at = chrono::Utc::now().timestamp_millis();
+                let sent_at = match offset {
+                    Some(offset) => started_ms + offset.as_millis() as i64,
+                    None => chrono::Utc::now().timestamp_millis(),
+                };
                 let Ok(response) = client
                     .post(&url)
                     .header("x-api-key", &key)
@@ -152,6 +166,7 @@ pub async fn run(events: &[Value], args: Pipeline) -> anyhow::Result<()> {
                 if !response.status().is_success() {
                     continue;
                 }
+                ingest_ms.push(chrono::Utc::now().timestamp_millis() - sent_at);
                 let answer: Value = response.json().await.unwrap_or_default();
                 let rejected: HashSet<u64> = answer["rejected"]
                     .as_array()
@@ -169,9 +184,13 @@ pub async fn run(events: &[Value], args: Pipeline) -> anyhow::Result<()> {
         }));
     }
     let mut acked: HashMap<u64, i64> = HashMap::new();
+    let mut ingest_ms = Vec::new();
     for worker in workers {
-        acked.extend(worker.await?);
+        let (a, i) = worker.await?;
+        acked.extend(a);
+        ingest_ms.extend(i);
     }
+    ingest_ms.sort_unstable();
     let send_secs = started.elapsed().as_secs_f64();
 
     println!("pipeline: sending done after {send_secs:.1}s");
@@ -227,9 +246,9 @@ pub async fn run(events: &[Value], args: Pipeline) -> anyhow::Result<()> {
         .filter_map(|(seq, (_, at))| acked.get(seq).map(|sent| at - sent))
         .collect();
     latencies.sort_unstable();
-    let pct = |p: f64| {
-        latencies
-            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+    let pct = |sorted: &[i64], p: f64| {
+        sorted
+            .get(((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1)))
             .copied()
             .unwrap_or(0)
     };
@@ -244,11 +263,28 @@ pub async fn run(events: &[Value], args: Pipeline) -> anyhow::Result<()> {
         result.audited.values().map(|(n, _)| n - 1).sum::<u64>(),
         result.delivered.values().map(|(n, _)| n - 1).sum::<u64>(),
     );
+    let last_delivery = result
+        .delivered
+        .values()
+        .map(|(_, at)| *at)
+        .max()
+        .map_or(0.0, |at| (at - started_ms) as f64 / 1000.0);
+    let clock = if args.rate > 0.0 {
+        "scheduled send"
+    } else {
+        "send"
+    };
     println!(
-        "pipeline: {:.0} events/s acknowledged over {send_secs:.1}s; ingest→webhook latency ms p50={} p99={} max={}",
+        "pipeline: {:.0} events/s acknowledged over {send_secs:.1}s; last delivery {last_delivery:.2}s after the start; \
+         ingest latency ms (answer − {clock}) p50={} p99={} max={}; \
+         ingest→webhook latency ms ({} delivered events, arrival − {clock}) p50={} p99={} max={}",
         acked.len() as f64 / send_secs,
-        pct(0.50),
-        pct(0.99),
+        pct(&ingest_ms, 0.50),
+        pct(&ingest_ms, 0.99),
+        ingest_ms.last().copied().unwrap_or(0),
+        latencies.len(),
+        pct(&latencies, 0.50),
+        pct(&latencies, 0.99),
         latencies.last().copied().unwrap_or(0)
     );
     anyhow::ensure!(
