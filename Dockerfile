@@ -16,7 +16,7 @@ RUN cargo build --release --locked --bins \
 FROM gcr.io/distroless/cc-debian12
 COPY --from=build /out/ /usr/local/bin/
 USER 10001:10001
-# ingestor HTTP and syslog, alerter, forwarder, web UI (SPEC §1).
+# ingestor HTTP and syslog, alerter, forwarder, web UI.
 EXPOSE 8080 5514/udp 5514/tcp 8081 8082 8083 8084 8090
 ENTRYPOINT []
 CMD ["/usr/local/bin/webui", "--help"]

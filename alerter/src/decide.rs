@@ -1,4 +1,4 @@
-//! The alerts the alerter produces, without IO (reference §4.4–4.5, SPEC §5). Which rule
+//! The alerts the alerter produces, without IO. Which rule
 //! and handling apply is `shared::rules::routing` (shared with the web UI's rule test).
 
 use serde_json::{Map, Value};
@@ -34,7 +34,7 @@ pub fn alert_for(event: &Event, event_id: EventId, rule: &Rule, raw: &Value) -> 
 
 /// The meta-alert for a host that sent the same unhandled message `threshold` times.
 /// `hostname` stays v2.5's `MUTT_Alerter`; the source host is in `raw_json` and in
-/// `source_hostname`, so the forwarder can give each host its own signature (SPEC §5).
+/// `source_hostname`, so the forwarder can give each host its own signature.
 pub fn meta_alert(
     event: &Event,
     event_id: EventId,

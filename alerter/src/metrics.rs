@@ -1,4 +1,4 @@
-//! The alerter's metrics: v2.5's names (reference §8), with the meanings documented here.
+//! The alerter's metrics: v2.5's names, with the meanings documented here.
 
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 use shared::metrics::register;

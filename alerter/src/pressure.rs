@@ -1,4 +1,4 @@
-//! Backpressure (v2.5 §3.5): while `mutt:alert_queue` is over the shed threshold, alerters
+//! Backpressure: while `mutt:alert_queue` is over the shed threshold, alerters
 //! defer taking events, never drop them.
 //!
 //! v2.5 read the depth before every batch; with many alerters taking small batches that

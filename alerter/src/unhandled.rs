@@ -1,4 +1,4 @@
-//! Counting unhandled events (v2.5 §3.3, kept exactly): one meta-alert per host and exact
+//! Counting unhandled events (kept exactly): one meta-alert per host and exact
 //! message per window. The window starts at the first occurrence; at the threshold the
 //! counter becomes `<key>:triggered` and repeats are silent until that expires.
 //!

@@ -1,4 +1,4 @@
-//! The HTTP intake (reference §2.1, SPEC §2): `POST /ingest`, `/api/v1/ingest` and
+//! The HTTP intake: `POST /ingest`, `/api/v1/ingest` and
 //! `/api/v2/ingest`, plus `GET /`, `/health`, `/ready` and `/metrics`.
 //!
 //! A request goes: key check (401) → rate limit (429) → body within its limit (413) →

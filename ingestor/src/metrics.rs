@@ -1,4 +1,4 @@
-//! The ingestor's metrics: v2.5's names (reference §8) plus syslog and batching counters.
+//! The ingestor's metrics: v2.5's names plus syslog and batching counters.
 
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 use shared::metrics::register;

@@ -1,4 +1,4 @@
-//! The circuit breaker shared by every forwarder (reference §5.4, SPEC §5), kept in Redis
+//! The circuit breaker shared by every forwarder, kept in Redis
 //! under v2.5's keys `mutt:circuit_breaker:moogsoft:{state,failures,open_time}` so that all
 //! forwarders see one state. Every transition is one Lua script, so two forwarders cannot
 //! both open it or both take the half-open trial.

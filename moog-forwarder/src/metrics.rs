@@ -1,4 +1,4 @@
-//! The forwarder's metrics: v2.5's names (reference §8) with the meanings documented here.
+//! The forwarder's metrics: v2.5's names with the meanings documented here.
 
 use prometheus::{
     Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,

@@ -1,5 +1,4 @@
-//! The Moog webhook request and what its answer means, without IO (reference §5.2–5.3,
-//! SPEC §5).
+//! The Moog webhook request and what its answer means, without IO.
 
 use serde_json::{Value, json};
 use shared::event::{Alert, parse_timestamp};
@@ -25,7 +24,7 @@ pub fn payload(alert: &Alert, signature_template: &str, now_epoch_secs: i64) -> 
             .replace("{hostname}", &hostname)
             .replace("{rule_id}", &rule_id.to_string())
             .replace("{team}", &alert.team_assignment),
-        // Meta-alerts: one signature per source host, not one for all (SPEC §5).
+        // Meta-alerts: one signature per source host, not one for all.
         None => {
             let source = alert
                 .extra

@@ -33,11 +33,8 @@ fn rules(n: usize) -> Vec<Rule> {
 }
 
 fn sample_messages() -> Vec<String> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/data/v25/demo_syslog_events.json"
-    );
-    let text = std::fs::read_to_string(path).expect("shared/data/v25 beside the checkout");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/corpus/events.json");
+    let text = std::fs::read_to_string(path).expect("data/corpus/events.json (scripts/gen-corpus)");
     let events: Vec<serde_json::Value> = serde_json::from_str(&text).expect("JSON array");
     events
         .iter()
@@ -70,7 +67,7 @@ fn bench(c: &mut Criterion) {
     for n in [10, 1_000, 10_000] {
         let set = RuleSet::compile(rules(n)).expect("rules compile");
         group.throughput(Throughput::Elements(samples.len() as u64));
-        group.bench_with_input(BenchmarkId::new("v25_samples", n), &samples, |b, m| {
+        group.bench_with_input(BenchmarkId::new("corpus", n), &samples, |b, m| {
             b.iter(|| evaluate_all(&set, m))
         });
         group.bench_with_input(BenchmarkId::new("matching", n), &matching, |b, m| {

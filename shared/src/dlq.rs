@@ -1,4 +1,4 @@
-//! Dead-letter queues for operators: list, inspect, replay, purge (SPEC §3, §7). Used by
+//! Dead-letter queues for operators: list, inspect, replay, purge. Used by
 //! `webui dlq …` now and the web UI's API later.
 //!
 //! Replay puts an item back where it came from (`mutt:dlq:alerter` → the ingest queue,

@@ -1,4 +1,4 @@
-//! Dynamic configuration (v2.5 §6.2): values operators change at run time in
+//! Dynamic configuration: values operators change at run time in
 //! `mutt:config:<key>`, read by services with a short local cache.
 //!
 //! A service names the keys it reads; a background task refreshes them all with one
@@ -109,7 +109,7 @@ pub struct Setting {
     pub description: &'static str,
 }
 
-/// Every key some service reads (v2.5 §6.2's table, without the keys nothing reads). The
+/// Every key some service reads (v2.5's table, without the keys nothing reads). The
 /// web UI refuses any other key, and any value that the reader would not parse.
 pub const SETTINGS: &[Setting] = &[
     Setting {

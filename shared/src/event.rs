@@ -3,7 +3,7 @@
 //!
 //! Both keep fields they do not know (`extra`), because senders attach whatever they like
 //! and v2.5 forwarded all of it in `raw_json`. Fields starting with `_` belong to the
-//! system (SPEC §2): the ingestor strips them from input and sets `_correlation_id` and
+//! system: the ingestor strips them from input and sets `_correlation_id` and
 //! `_event_id`; workers set the retry counters.
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -38,7 +38,7 @@ impl fmt::Display for EventId {
 }
 
 /// A syslog severity, 0 (emergency) to 7 (debug). On the wire it is the integer; on input
-/// it may also be its decimal string or a name in any case (SPEC §2).
+/// it may also be its decimal string or a name in any case.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct Severity(u8);
@@ -98,7 +98,7 @@ impl Severity {
         }
     }
 
-    /// The Moog severity of an alert for an event of this severity (SPEC §5).
+    /// The Moog severity of an alert for an event of this severity.
     pub fn moog_severity(self) -> MoogSeverity {
         match self.0 {
             0..=2 => MoogSeverity::Critical,
@@ -129,7 +129,7 @@ pub enum MoogSeverity {
 }
 
 impl MoogSeverity {
-    /// The number Moog's webhook expects (v2.5 §5.2: Critical 5 … Clear 0).
+    /// The number Moog's webhook expects (Critical 5 … Clear 0).
     pub fn moog_level(self) -> u8 {
         match self {
             MoogSeverity::Clear => 0,
@@ -202,8 +202,8 @@ pub fn parse_timestamp(value: &Value) -> Option<DateTime<Utc>> {
     }
 }
 
-/// An alert on the alert queue: v2.5's shape (§4.4) without `api_key`, plus `event_id`,
-/// `rule_id` and a mapped `severity` (SPEC §5).
+/// An alert on the alert queue: v2.5's shape without `api_key`, plus `event_id`,
+/// `rule_id` and a mapped `severity`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
     pub hostname: String,

@@ -1,7 +1,6 @@
 //! Rate limits shared through Redis, each one atomic Lua script on Redis' own clock (hosts
 //! may disagree about the time):
-//! - [`SlidingWindowLimiter`]: the ingest limit shared by every ingestor (v2.5 §3.4,
-//!   "sliding log"): at most `limit` admissions in any `window`, in one sorted set.
+//! - [`SlidingWindowLimiter`]: the ingest limit shared by every ingestor (//!   "sliding log"): at most `limit` admissions in any `window`, in one sorted set.
 //! - [`TokenBucket`]: the forwarders' limit on calls to Moog (issue #5).
 //!
 //! Kept compatible with v2.5 (same key `mutt:rate_limit:ingestor`, scores in epoch seconds)

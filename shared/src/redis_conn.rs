@@ -1,6 +1,6 @@
 //! Connections to Redis.
 //!
-//! Two kinds, for two jobs (SPEC §10 trap): a shared auto-reconnecting connection whose
+//! Two kinds, for two jobs (a known trap of the redis crate): a shared auto-reconnecting connection whose
 //! replies are bounded by a short response timeout, for every ordinary command; and, per
 //! blocking consumer, a dedicated one whose response timeout is longer than its `BLMOVE`
 //! block, so the client does not give up on a reply that Redis is legitimately holding.
@@ -256,7 +256,7 @@ impl RedisConnector {
     }
 }
 
-/// `REDIS_PASS` and `REDIS_PASS_NEXT` for every new connection (SPEC §8): each time a
+/// `REDIS_PASS` and `REDIS_PASS_NEXT` for every new connection: each time a
 /// connection is made — at start, and whenever one is re-established — a probe finds which
 /// of the two the server takes now, so a password rotated on the server while services
 /// run costs no restart. Live connections stay authenticated as they are.

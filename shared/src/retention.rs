@@ -62,7 +62,7 @@ impl LifecycleError {
     }
 }
 
-/// v2.5's retention metrics (reference §8 "Retention jobs"), from both of its scripts.
+/// v2.5's retention metrics, from both of its scripts.
 #[derive(Clone)]
 pub struct RetentionMetrics {
     pub events_archived: IntCounter,

@@ -1,4 +1,4 @@
-//! `REDIS_PASS_NEXT` on every new connection (SPEC §8), against a real password-checking
+//! `REDIS_PASS_NEXT` on every new connection, against a real password-checking
 //! Redis (`redis-server --requirepass` on a free port): the server's password is rotated
 //! while a service's connections live, every client is cut off, and the same connection
 //! manager comes back on the next password without a restart.

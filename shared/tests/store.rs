@@ -244,7 +244,7 @@ async fn the_v25_sample_data_is_present_after_seeding_and_seeding_is_audited_onc
 async fn migrations_upgrade_a_live_v25_database_in_place() {
     let db = TestDatabase::empty().await;
     let conn = db.pool.get().await.expect("connection");
-    // v2.5's DDL (reference §7, box characters removed), with a row that must survive.
+    // v2.5's DDL (box characters removed), with a row that must survive.
     conn.batch_execute(
         "CREATE TABLE alert_rules (id SERIAL PRIMARY KEY, match_string VARCHAR(255), trap_oid VARCHAR(255),
             syslog_severity INT, match_type VARCHAR(20) NOT NULL DEFAULT 'contains'

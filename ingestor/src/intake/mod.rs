@@ -1,4 +1,4 @@
-//! Turning a request body into events ready for the queue (SPEC §2), without IO.
+//! Turning a request body into events ready for the queue, without IO.
 //!
 //! A body is one JSON object, a JSON array of objects, or NDJSON (one object per line, as
 //! rsyslog `omhttp` posts it, often labelled `application/json`). Each item is validated on
@@ -130,7 +130,7 @@ pub fn validate(
     let Value::Object(input) = item else {
         return Err(ItemError::invalid("Invalid event: expected a JSON object"));
     };
-    // Fields starting with `_` belong to the system (SPEC §2): a client cannot set them.
+    // Fields starting with `_` belong to the system: a client cannot set them.
     let mut event: Map<String, Value> = input
         .into_iter()
         .filter(|(k, _)| !k.starts_with('_'))

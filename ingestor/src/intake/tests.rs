@@ -31,39 +31,45 @@ fn event() -> Value {
     json!({"hostname": "r1", "message": "LINK-DOWN", "timestamp": "2025-11-12T10:00:00Z"})
 }
 
-fn sample(file: &str) -> Vec<Value> {
-    let path = format!(
-        "{}/../../shared/data/v25/{file}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{path}: {e} (shared/ must sit beside the checkout)"));
-    serde_json::from_str(&text).expect("sample file is a JSON array")
+/// A file of the project's sample corpus (`data/corpus/`, made by `scripts/gen-corpus`).
+fn corpus(file: &str) -> Vec<Value> {
+    let path = format!("{}/../data/corpus/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).expect("corpus file is a JSON array")
 }
 
 #[test]
-fn every_v25_sample_syslog_event_is_accepted_with_its_severity_normalised() {
-    for file in ["demo_syslog_events.json", "test_data_syslog_events.json"] {
-        for item in sample(file) {
-            let name = item["syslog_severity"]
-                .as_str()
-                .expect("named severity")
-                .to_owned();
-            let v = ok(item);
-            let level = v["syslog_severity"].as_u64().expect("stored as an integer");
-            assert_eq!(
-                Severity::parse(&name).map(Severity::level),
-                Ok(level as u8),
-                "{name}"
-            );
-            assert_eq!(v["_correlation_id"], "corr-1");
+fn every_corpus_event_is_accepted_with_its_severity_normalised() {
+    let events = corpus("events.json");
+    assert!(events.len() >= 1000);
+    let (mut named, mut numbered) = (0, 0);
+    for item in events {
+        let given = item["syslog_severity"].clone();
+        let v = ok(item);
+        let level = v["syslog_severity"].as_u64().expect("stored as an integer");
+        match given {
+            Value::String(name) => {
+                named += 1;
+                assert_eq!(
+                    Severity::parse(&name).map(Severity::level),
+                    Ok(level as u8),
+                    "{name}"
+                );
+            }
+            Value::Number(n) => {
+                numbered += 1;
+                assert_eq!(n.as_u64(), Some(level), "a number is kept");
+            }
+            other => panic!("unexpected severity {other}"),
         }
+        assert_eq!(v["_correlation_id"], "corr-1");
     }
+    assert!(named > 0 && numbered > 0, "both forms occur in the corpus");
 }
 
 #[test]
-fn v25_snmp_traps_without_hostname_or_message_are_refused_naming_the_fields() {
-    let trap = sample("demo_snmp_traps.json").remove(0);
+fn raw_snmp_traps_without_hostname_or_message_are_refused_naming_the_fields() {
+    let trap = corpus("traps.json").remove(0);
     let e = refused(trap);
     assert_eq!(e.status, 400);
     assert_eq!(

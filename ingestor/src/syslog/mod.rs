@@ -1,4 +1,4 @@
-//! Syslog intake (SPEC §2): RFC 3164 and RFC 5424 over UDP, and over TCP with
+//! Syslog intake: RFC 3164 and RFC 5424 over UDP, and over TCP with
 //! octet-counting or newline framing (RFC 6587). Each line becomes an event and goes
 //! through the same validation and coalescing writer as HTTP events.
 

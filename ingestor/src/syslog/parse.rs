@@ -1,4 +1,4 @@
-//! One syslog line → one event object (SPEC §2): `hostname`, `timestamp`, `message`,
+//! One syslog line → one event object: `hostname`, `timestamp`, `message`,
 //! `syslog_severity`, `facility`, `app_name`, `source: "syslog"`, `source_ip`.
 
 use chrono::{DateTime, Datelike, Utc};

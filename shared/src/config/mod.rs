@@ -1,6 +1,6 @@
 //! Configuration from the environment into typed structs, read once at start-up.
 //!
-//! Names and defaults are MUTT v2.5's (reference §9). Everything is read through
+//! Names and defaults are MUTT v2.5's. Everything is read through
 //! [`EnvSource`] so that tests pass a `HashMap` instead of mutating the process
 //! environment; nothing else in mutt-rs reads environment variables. A bad value is an
 //! error that names the variable, and the service refuses to start with it.

@@ -1,5 +1,5 @@
 //! One config struct per service, each built from the environment with v2.5's names and
-//! defaults (reference §9) plus the variables mutt-rs adds (documented in
+//! defaults plus the variables mutt-rs adds (documented in
 //! docs/configuration.md).
 
 use super::common::{DbConfig, DynamicConfigSwitch, RedisConfig, TelemetryConfig, WorkerIdentity};
@@ -12,7 +12,7 @@ fn listen_host(env: &Env) -> Result<IpAddr, ConfigError> {
     env.parse("LISTEN_HOST", IpAddr::from([0, 0, 0, 0]))
 }
 
-/// Size limits of an ingest request (SPEC §2).
+/// Size limits of an ingest request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IngestLimits {
     pub max_body_bytes: usize,
@@ -32,7 +32,7 @@ impl IngestLimits {
     }
 }
 
-/// The ingestor (reference §9 "Ingestor").
+/// The ingestor.
 #[derive(Clone, Debug)]
 pub struct IngestorConfig {
     pub telemetry: TelemetryConfig,
@@ -76,7 +76,7 @@ impl IngestorConfig {
     }
 }
 
-/// The alerter (reference §9 "Alerter").
+/// The alerter.
 #[derive(Clone, Debug)]
 pub struct AlerterConfig {
     pub telemetry: TelemetryConfig,
@@ -164,7 +164,7 @@ impl RemediationConfig {
     }
 }
 
-/// The Moog forwarder (reference §9 "Moog Forwarder").
+/// The Moog forwarder.
 #[derive(Clone, Debug)]
 pub struct ForwarderConfig {
     pub telemetry: TelemetryConfig,
@@ -234,7 +234,7 @@ impl ForwarderConfig {
     }
 }
 
-/// The web UI and management API (reference §9 "Web UI").
+/// The web UI and management API.
 #[derive(Clone, Debug)]
 pub struct WebuiConfig {
     pub telemetry: TelemetryConfig,
@@ -269,7 +269,7 @@ impl WebuiConfig {
     }
 }
 
-/// Partition upkeep and retention (reference §6.6, §9 "Scripts").
+/// Partition upkeep and retention.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetentionConfig {
     pub precreate_months: u32,

@@ -1,4 +1,4 @@
-//! What a dead-lettered message looks like (SPEC §3): the original JSON object plus
+//! What a dead-lettered message looks like: the original JSON object plus
 //! top-level metadata, or `{"raw": "<text>", …metadata}` when it was not a JSON object.
 
 use chrono::{DateTime, SecondsFormat, Utc};

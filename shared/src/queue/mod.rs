@@ -1,4 +1,4 @@
-//! The reliable queue (SPEC §3): at-least-once delivery between services through Redis
+//! The reliable queue: at-least-once delivery between services through Redis
 //! lists, with nothing lost when a worker dies.
 //!
 //! Producers `LPUSH`; a worker moves items into its own processing list with `BLMOVE …

@@ -1,5 +1,5 @@
 //! The compiled rule set: every active rule in one matcher, so that the cost per event does
-//! not grow with the number of rules (SPEC §4).
+//! not grow with the number of rules.
 //!
 //! `contains` patterns go into one aho-corasick automaton (all overlapping matches are
 //! collected, because the lowest-priority rule wins, not the leftmost match), `regex`
@@ -123,7 +123,7 @@ impl RuleSet {
         self.rules.is_empty()
     }
 
-    /// The rule for `event`: v2.5's semantics (reference §4.3) with SPEC §4's decisions.
+    /// The rule for `event`: v2.5's semantics with mutt-rs's decisions (docs/compatibility.md).
     pub fn evaluate(&self, event: &EventView<'_>) -> Verdict<'_> {
         let event_oid = event.trap_oid.filter(|o| !o.is_empty()).map(normalise_oid);
         let mut best: Option<usize> = None;

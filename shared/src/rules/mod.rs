@@ -1,4 +1,4 @@
-//! Alert rules and the engine that picks the rule for an event (SPEC §4, reference §4.3).
+//! Alert rules and the engine that picks the rule for an event.
 //!
 //! Pure: no IO. The alerter compiles the active rules into a [`RuleSet`] when its cache
 //! loads; the web UI validates a rule with the same compiler before storing it.

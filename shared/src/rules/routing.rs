@@ -1,4 +1,4 @@
-//! What to do with one event, without IO (reference §4.4, SPEC §4–5): which rule, which
+//! What to do with one event, without IO: which rule, which
 //! environment, which handling, whether to forward. The alerter routes every event with
 //! it; the web UI's `POST /rules/test` answers with the same code, so a test can never
 //! disagree with what the alerter will do.

@@ -1,4 +1,4 @@
-//! Named API keys with scopes (SPEC §7): created by `webui create-key`, stored as SHA-256
+//! Named API keys with scopes: created by `webui create-key`, stored as SHA-256
 //! hashes, looked up by hash. The key text exists only in the creator's terminal.
 
 use deadpool_postgres::Pool;

@@ -1,4 +1,4 @@
-//! `config_audit_log` rows (reference §7.6): every configuration change writes one in the
+//! `config_audit_log` rows: every configuration change writes one in the
 //! same transaction as the change, so there is never a change without its audit row or an
 //! audit row without its change.
 

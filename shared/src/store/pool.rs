@@ -88,7 +88,7 @@ fn build(config: &DbConfig) -> Result<Pool, PoolError> {
 }
 
 /// Opens each new connection with `DB_PASS`, and with `DB_PASS_NEXT` when the server
-/// refuses that one (SPEC §8: a password rotated on the server costs no restart). Once the
+/// refuses that one (a password rotated on the server costs no restart). Once the
 /// next password has worked it is tried first.
 pub struct RotatingConnect<T> {
     tls: T,

@@ -1,4 +1,4 @@
-//! MUTT v2.5's sample rules, development hosts and device teams (reference §7.8), for the
+//! MUTT v2.5's sample rules, development hosts and device teams, for the
 //! local stack and demos. Seeding is idempotent and, like every configuration change,
 //! audited in `config_audit_log` in the same transaction.
 

@@ -1,4 +1,4 @@
-//! `/config`: dynamic configuration (reference §6.2) with a schema. Only keys some service
+//! `/config`: dynamic configuration with a schema. Only keys some service
 //! reads may be set, and only to values it parses (v2.5 stored anything, `true` as
 //! `"True"`). A change is audited (`table_name` `dynamic_config`) and published on
 //! `mutt:config:updates`; services see it within a second.

@@ -1,4 +1,4 @@
-//! `/dlq`: the dead-letter queues for operators (SPEC §7), through `shared::dlq`. Reading
+//! `/dlq`: the dead-letter queues for operators, through `shared::dlq`. Reading
 //! needs `read`; replay and purge need `admin`.
 
 use super::fields::Body;

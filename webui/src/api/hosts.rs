@@ -1,4 +1,4 @@
-//! `/dev-hosts` and `/teams`: v2.5's routes and bodies (reference §2.2), audited in the
+//! `/dev-hosts` and `/teams`: v2.5's routes and bodies, audited in the
 //! same transaction (record_id 0, the hostname in the values), alerters told to reload.
 
 use super::fields::Body;

@@ -1,4 +1,4 @@
-//! The JSON API, mounted identically under `/api/v1` and `/api/v2` (SPEC §7), with v2.5's
+//! The JSON API, mounted identically under `/api/v1` and `/api/v2`, with v2.5's
 //! version headers on every response and `X-API-Deprecated: true` on v1. Extractor
 //! failures (a body that is not a JSON object, a bad query) are 400s with a JSON body.
 

@@ -1,4 +1,4 @@
-//! `/rules`: v2.5's rule routes (reference §2.2) with validation before anything is
+//! `/rules`: v2.5's rule routes with validation before anything is
 //! stored (a regex the engine cannot compile is a 400 with the compiler's message), the
 //! audit row in the same transaction as the change, and a reload notice to the alerters
 //! after it. Deleting a rule that audit rows point at deactivates it instead (the audit

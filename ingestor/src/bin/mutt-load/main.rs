@@ -9,8 +9,8 @@
 //!
 //! - `pipeline`: the whole pipeline under load; see `pipeline.rs`.
 //!
-//! Events are drawn round-robin from MUTT v2.5's sample file
-//! (`shared/data/v25/demo_syslog_events.json`).
+//! Events are drawn round-robin from the project's sample corpus
+//! (`data/corpus/events.json`, made by `scripts/gen-corpus`; run from the repository root).
 
 mod pipeline;
 
@@ -25,11 +25,7 @@ use tokio::io::AsyncWriteExt;
 #[command(name = "mutt-load", about = "Load generator for the MUTT ingestor")]
 struct Cli {
     /// Sample events (a JSON array of v2.5 events).
-    #[arg(
-        long,
-        default_value = "../shared/data/v25/demo_syslog_events.json",
-        global = true
-    )]
+    #[arg(long, default_value = "data/corpus/events.json", global = true)]
     events: String,
     #[command(subcommand)]
     mode: Mode,
@@ -73,7 +69,7 @@ enum Mode {
         queue: String,
         #[arg(long, default_value_t = 200_000)]
         count: u64,
-        /// Push alerts (SPEC §5, as the alerter writes them) instead of events: for
+        /// Push alerts (as the alerter writes them) instead of events: for
         /// benchmarking the forwarder on `mutt:alert_queue`.
         #[arg(long)]
         alerts: bool,

@@ -1,0 +1,98 @@
+//! The repository stands alone: a user who clones it has nothing beside it, so no tracked
+//! file may reach above its root or cite a document the clone does not hold, and the
+//! committed sample corpus must be exactly what its generator makes.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests crate sits in the repository")
+        .to_path_buf()
+}
+
+/// Every tracked file (or, outside a git checkout, every file but `target/` and `.git/`).
+fn tracked_files(root: &Path) -> Vec<PathBuf> {
+    let listed = Command::new("git")
+        .args(["ls-files", "-z"])
+        .current_dir(root)
+        .output();
+    if let Ok(out) = listed
+        && out.status.success()
+    {
+        return out
+            .stdout
+            .split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .map(|p| root.join(String::from_utf8_lossy(p).as_ref()))
+            .collect();
+    }
+    let mut files = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("readable").flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            if path.is_dir() {
+                if name != "target" && name != ".git" {
+                    dirs.push(path);
+                }
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
+
+#[test]
+fn no_tracked_file_reaches_outside_the_repository_or_cites_what_a_clone_lacks() {
+    let root = root();
+    // Built from pieces, so that this file does not match itself.
+    let forbidden = [
+        format!("..{}shared{}", '/', '/'),
+        format!("shared{}data{}v25", '/', '/'),
+        format!("/..{}..", '/'),
+        format!("SPEC {}", '§'),
+        format!("[BUG] {}", '§'),
+        format!("reference {}", '§'),
+    ];
+    let mut found = Vec::new();
+    let files = tracked_files(&root);
+    assert!(files.len() > 50, "found the repository's files");
+    for path in files {
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue; // binary
+        };
+        for (n, line) in text.lines().enumerate() {
+            for pattern in &forbidden {
+                if line.contains(pattern.as_str()) {
+                    let shown = path.strip_prefix(&root).unwrap_or(&path).display();
+                    found.push(format!("{shown}:{}: {pattern:?} in {}", n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "files that reach outside the repository or cite what a clone lacks:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_committed_corpus_is_what_its_generator_makes() {
+    let out = Command::new("python3")
+        .arg("scripts/gen-corpus")
+        .arg("--check")
+        .current_dir(root())
+        .output()
+        .expect("python3 runs scripts/gen-corpus");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
