@@ -81,6 +81,7 @@ impl Alerter {
             },
         );
         let hits = RuleHits::default();
+        let take_turn = Arc::default();
         let in_flight = InFlight::default();
         let mut workers = Vec::with_capacity(config.concurrency);
         for _ in 0..config.concurrency {
@@ -98,6 +99,7 @@ impl Alerter {
                 metrics: metrics.clone(),
                 pressure: pressure.clone(),
                 hits: hits.clone(),
+                take_turn: Arc::clone(&take_turn),
             });
         }
         let heartbeat = Heartbeat::new(

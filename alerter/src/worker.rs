@@ -71,6 +71,8 @@ pub struct Worker {
     pub metrics: AlerterMetrics,
     pub pressure: Pressure,
     pub hits: RuleHits,
+    /// Held by the loop that is taking; shared by the loops of this alerter.
+    pub take_turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// An event that decoded, with what to do about it.
@@ -132,9 +134,15 @@ impl Worker {
             }
             // BLMOVE keeps what it takes in our processing list until we ack, so stopping
             // here, before a batch is taken, loses nothing.
+            // One loop of this alerter waits in BLMOVE at a time (the others process): Redis
+            // hands one item of a push to each waiting client, so more waiters would split
+            // every push into batches of one, each paying a whole take's round trips.
             let taken = tokio::select! {
                 _ = shutdown.cancelled() => return,
-                taken = self.queue.take_batch(&mut self.blocking, self.settings.batch_size, self.settings.pop_timeout) => taken,
+                taken = async {
+                    let _turn = self.take_turn.lock().await;
+                    self.queue.take_batch(&mut self.blocking, self.settings.batch_size, self.settings.pop_timeout).await
+                } => taken,
             };
             match taken {
                 Ok(items) if items.is_empty() => {}

@@ -17,6 +17,9 @@ pub struct AppState {
     /// The dashboard body, reused for `METRICS_CACHE_TTL`.
     pub dashboard: std::sync::Arc<crate::api::DashboardCache>,
     pub dashboard_ttl: std::time::Duration,
+    /// `AUDIT_LOG_PAGE_SIZE`: rows per page of the audit and config-audit lists when the
+    /// request names no limit.
+    pub page_size: i64,
 }
 
 impl AppState {
@@ -29,6 +32,7 @@ impl AppState {
             max_poison_retries: config.remediation.max_poison_retries,
             dashboard: Default::default(),
             dashboard_ttl: config.metrics_cache_ttl,
+            page_size: i64::from(config.audit_log_page_size),
         }
     }
 

@@ -883,6 +883,36 @@ async fn dynamic_config_accepts_known_keys_with_valid_values_only_and_audits_the
 }
 
 #[tokio::test]
+async fn audit_log_page_size_is_the_page_size_when_none_is_asked() {
+    let ui = Ui::start_with(&[("AUDIT_LOG_PAGE_SIZE", "2")]).await;
+    // The seed's sample rules each left a config-audit row.
+    let (status, changes) = answer(
+        ui.admin(Method::GET, "/api/v2/config-audit")
+            .send()
+            .await
+            .expect("get"),
+    )
+    .await;
+    assert_eq!(status, 200, "{changes}");
+    assert_eq!(changes["pagination"]["limit"], 2, "{changes}");
+    let rows = changes["changes"].as_array().expect("a list of changes");
+    assert_eq!(rows.len(), 2, "{changes}");
+    assert!(
+        changes["pagination"]["total"].as_i64() > Some(2),
+        "more than one page: {changes}"
+    );
+    let (_, asked) = answer(
+        ui.admin(Method::GET, "/api/v2/config-audit?limit=3")
+            .send()
+            .await
+            .expect("get"),
+    )
+    .await;
+    assert_eq!(asked["pagination"]["limit"], 3, "an explicit limit wins");
+    ui.stop().await;
+}
+
+#[tokio::test]
 async fn the_event_audit_is_filtered_and_paginated_newest_first() {
     let ui = Ui::start().await;
     shared::store::ensure_partitions(&ui.db.pool, chrono::Utc::now(), 1)

@@ -66,7 +66,9 @@ impl IngestorConfig {
             syslog_max_line_bytes: env.int_at_least("SYSLOG_MAX_LINE_BYTES", 64 * 1024, 480)?,
             max_ingest_queue_size: env.int_at_least("MAX_INGEST_QUEUE_SIZE", 1_000_000, 1000)?,
             required_fields: env.list("REQUIRED_FIELDS", "hostname,message,timestamp"),
-            rate_limit_enabled: env.bool("RATE_LIMIT_ENABLED", true)?,
+            // Off by default (v2.5: on, 1,000 requests a minute for the whole site): see
+            // docs/compatibility.md.
+            rate_limit_enabled: env.bool("RATE_LIMIT_ENABLED", false)?,
             ingest_max_rate: env.int_at_least("INGEST_MAX_RATE", 1000, 1)?,
             ingest_rate_window: env.positive_seconds("INGEST_RATE_WINDOW", 60.0)?,
             ingest_api_key: env.secret("INGEST_API_KEY")?,
@@ -244,7 +246,6 @@ pub struct WebuiConfig {
     pub port: u16,
     pub metrics_cache_ttl: Duration,
     pub audit_log_page_size: u32,
-    pub prometheus_url: String,
     pub webui_api_key: Option<SecretString>,
     pub retention: RetentionConfig,
     /// `MAX_POISON_RETRIES` for DLQ replays started by an operator.
@@ -261,7 +262,6 @@ impl WebuiConfig {
             port: env.port("SERVER_PORT_WEBUI", 8090)?,
             metrics_cache_ttl: env.seconds("METRICS_CACHE_TTL", 5.0)?,
             audit_log_page_size: env.int_at_least("AUDIT_LOG_PAGE_SIZE", 50, 1)?,
-            prometheus_url: env.string("PROMETHEUS_URL", "http://localhost:9090"),
             webui_api_key: env.secret("WEBUI_API_KEY")?,
             retention: RetentionConfig::from_env(env)?,
             remediation: RemediationConfig::from_env(env)?,

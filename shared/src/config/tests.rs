@@ -16,7 +16,7 @@ fn every_v25_variable_has_its_v25_default() {
     assert_eq!(i.http_port, 8080);
     assert_eq!(i.max_ingest_queue_size, 1_000_000);
     assert_eq!(i.required_fields, ["hostname", "message", "timestamp"]);
-    assert!(i.rate_limit_enabled);
+    assert!(!i.rate_limit_enabled, "off unless a site turns it on");
     assert_eq!(i.ingest_max_rate, 1000);
     assert_eq!(i.ingest_rate_window, Duration::from_secs(60));
     assert_eq!(
@@ -98,7 +98,6 @@ fn every_v25_variable_has_its_v25_default() {
     assert_eq!(w.redis.max_connections, 10);
     assert_eq!(w.metrics_cache_ttl, Duration::from_secs(5));
     assert_eq!(w.audit_log_page_size, 50);
-    assert_eq!(w.prometheus_url, "http://localhost:9090");
     let ret = w.retention;
     assert_eq!(ret.precreate_months, 3);
     assert_eq!(ret.event_retention_days, 90);

@@ -107,7 +107,7 @@ pub(crate) async fn event_audit(
     filters: web::Query<EventFilters>,
 ) -> ApiResult {
     authorize(&req, &state, Scope::Read).await?;
-    let (limit, offset) = page.bounds()?;
+    let (limit, offset) = page.bounds(state.page_size)?;
     let mut filter = Filter::default();
     if let Some(host) = filters.hostname.clone().filter(|h| !h.is_empty()) {
         filter.add("hostname = ?", host);
@@ -161,7 +161,8 @@ pub(crate) async fn event_audit(
             })
         })
         .collect();
-    let mut pagination = serde_json::to_value(Pagination::new(&page, total)).expect("serialises");
+    let mut pagination =
+        serde_json::to_value(Pagination::new(&page, limit, total)).expect("serialises");
     pagination["total_capped"] = (total >= COUNT_CAP).into();
     Ok(HttpResponse::Ok().json(json!({"logs": logs, "pagination": pagination})))
 }
@@ -199,7 +200,7 @@ pub(crate) async fn config_audit(
     rows_key: &'static str,
 ) -> ApiResult {
     authorize(&req, &state, Scope::Read).await?;
-    let (limit, offset) = page.bounds()?;
+    let (limit, offset) = page.bounds(state.page_size)?;
     let mut filter = Filter::default();
     if let Some(who) = filters.changed_by.clone().filter(|w| !w.is_empty()) {
         filter.add(
@@ -247,5 +248,5 @@ pub(crate) async fn config_audit(
         .await?;
     let changes: Vec<Value> = rows.iter().map(config_audit_json).collect();
     Ok(HttpResponse::Ok()
-        .json(json!({rows_key: changes, "pagination": Pagination::new(&page, total)})))
+        .json(json!({rows_key: changes, "pagination": Pagination::new(&page, limit, total)})))
 }

@@ -130,7 +130,7 @@ pub(crate) async fn history(
     page: web::Query<Page>,
 ) -> ApiResult {
     authorize(&req, &state, Scope::Read).await?;
-    let (limit, offset) = page.bounds()?;
+    let (limit, offset) = page.bounds(state.page_size)?;
     let conn = state.pool.get().await?;
     let total: i64 = conn
         .query_one(
@@ -152,6 +152,6 @@ pub(crate) async fn history(
     let history: Vec<Value> = rows.iter().map(super::audit::config_audit_json).collect();
     Ok(HttpResponse::Ok().json(json!({
         "history": history,
-        "pagination": Pagination::new(&page, total),
+        "pagination": Pagination::new(&page, limit, total),
     })))
 }

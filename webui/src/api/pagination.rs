@@ -9,28 +9,26 @@ pub const MAX_LIMIT: i64 = 200;
 pub struct Page {
     #[serde(default = "first")]
     pub page: i64,
-    #[serde(default = "fifty")]
-    pub limit: i64,
+    /// Rows per page; when absent, `AUDIT_LOG_PAGE_SIZE` (v2.5's default page size).
+    pub limit: Option<i64>,
 }
 
 fn first() -> i64 {
     1
 }
 
-fn fifty() -> i64 {
-    50
-}
-
 impl Page {
-    /// (limit, offset), or a 400 that says what is wrong.
-    pub fn bounds(&self) -> Result<(i64, i64), ApiError> {
+    /// (limit, offset), `default_limit` standing in for an absent limit, or a 400 that
+    /// says what is wrong.
+    pub fn bounds(&self, default_limit: i64) -> Result<(i64, i64), ApiError> {
         if self.page < 1 {
             return Err(ApiError::bad("page must be 1 or more"));
         }
-        if !(1..=MAX_LIMIT).contains(&self.limit) {
+        let limit = self.limit.unwrap_or(default_limit);
+        if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(ApiError::bad(format!("limit must be 1 to {MAX_LIMIT}")));
         }
-        Ok((self.limit, (self.page - 1).saturating_mul(self.limit)))
+        Ok((limit, (self.page - 1).saturating_mul(limit)))
     }
 }
 
@@ -44,12 +42,13 @@ pub struct Pagination {
 }
 
 impl Pagination {
-    pub fn new(page: &Page, total: i64) -> Self {
+    /// For a page whose `limit` was resolved by [`Page::bounds`].
+    pub fn new(page: &Page, limit: i64, total: i64) -> Self {
         Self {
             page: page.page,
-            limit: page.limit,
+            limit,
             total,
-            pages: (total + page.limit - 1) / page.limit,
+            pages: (total + limit - 1) / limit,
         }
     }
 }

@@ -50,19 +50,22 @@ pub struct Ui {
 
 impl Ui {
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// With `extra` operator settings on top of the usual ones.
+    pub async fn start_with(extra: &[(&str, &str)]) -> Self {
         let (db, redis) = (TestDatabase::new().await, TestRedis::new().await);
         shared::store::seed_v25_samples(&db.pool)
             .await
             .expect("seed");
-        let vars = env(
-            &db,
-            &redis,
-            &[
-                ("LISTEN_HOST", "127.0.0.1"),
-                ("SERVER_PORT_WEBUI", "0"),
-                ("WEBUI_API_KEY", ADMIN_KEY),
-            ],
-        );
+        let mut settings = vec![
+            ("LISTEN_HOST", "127.0.0.1"),
+            ("SERVER_PORT_WEBUI", "0"),
+            ("WEBUI_API_KEY", ADMIN_KEY),
+        ];
+        settings.extend_from_slice(extra);
+        let vars = env(&db, &redis, &settings);
         let config = WebuiConfig::from_env(&Env::new(&vars)).expect("config");
         let webui = webui::Webui::build(config, &prometheus::Registry::new())
             .await

@@ -46,6 +46,11 @@ pub struct Pipeline {
     /// queries over a long run's rows would compete with the pipeline being measured).
     #[arg(long, default_value_t = 0.0)]
     check_delay: f64,
+    /// Before the first look at PostgreSQL, wait until this file exists (a benchmark
+    /// harness creates it once it has read its counters, so that the checks' queries are
+    /// not counted as the pipeline's work).
+    #[arg(long)]
+    ready_file: Option<std::path::PathBuf>,
 }
 
 /// What happened to the events of one run.
@@ -195,6 +200,12 @@ pub async fn run(events: &[Value], args: Pipeline) -> anyhow::Result<()> {
 
     println!("pipeline: sending done after {send_secs:.1}s");
     tokio::time::sleep(Duration::from_secs_f64(args.check_delay)).await;
+    if let Some(file) = &args.ready_file {
+        let give_up = Instant::now() + Duration::from_secs_f64(args.wait);
+        while !file.exists() && Instant::now() < give_up {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
     let deadline = Instant::now() + Duration::from_secs_f64(args.wait);
     let missing = |o: &Outcome| {
         acked
