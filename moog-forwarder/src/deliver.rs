@@ -8,12 +8,11 @@ use crate::ack::Acks;
 use crate::breaker::{BreakerState, CircuitBreaker, NAME, Transition};
 use crate::metrics::ForwarderMetrics;
 use crate::retry;
-use crate::webhook::{self, Delivery};
+use crate::webhook::{self, AlertView, Delivery};
 use redis::aio::ConnectionManager;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use shared::dynamic_config::DynamicConfig;
-use shared::event::Alert;
 use shared::keys::RedisKeys;
 use shared::queue::{Failure, InFlight, ReliableQueue};
 use shared::rate_limit::{TokenBucket, Tokens};
@@ -133,9 +132,13 @@ impl Courier {
         }
     }
 
-    async fn post(&self, body: &Value) -> (Delivery, Option<String>) {
+    async fn post(&self, body: Vec<u8>) -> (Delivery, Option<String>) {
         let started = Instant::now();
-        let mut request = self.client.post(self.url.clone()).json(body);
+        let mut request = self
+            .client
+            .post(self.url.clone())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
         if let Some(key) = &self.api_key {
             request = request.bearer_auth(key.expose_secret());
         }
@@ -190,17 +193,22 @@ impl Courier {
     /// Delivers the alert `item` (the exact bytes taken from the queue), which
     /// [`Courier::clearance`] has let through. A delivered alert goes to `acks`.
     pub async fn deliver(&self, item: Vec<u8>, acks: &Acks, shutdown: CancellationToken) {
-        let alert: Alert = match serde_json::from_slice(&item) {
-            Ok(alert) => alert,
+        let (body, retries) = match serde_json::from_slice::<AlertView>(&item) {
+            Ok(alert) => {
+                let now = chrono::Utc::now().timestamp();
+                let body = webhook::payload(&alert, &self.signature_template, now);
+                (
+                    serde_json::to_vec(&body).expect("payloads serialise"),
+                    alert.moog_retry_count,
+                )
+            }
             Err(e) => {
                 self.dead_letter(&item, format!("not an alert: {e}"), 1, None, &shutdown)
                     .await;
                 return;
             }
         };
-        let now = chrono::Utc::now().timestamp();
-        let body = webhook::payload(&alert, &self.signature_template, now);
-        let (delivery, detail) = self.post(&body).await;
+        let (delivery, detail) = self.post(body).await;
         let mut redis = self.redis.clone();
         match delivery {
             Delivery::Accepted => {
@@ -218,8 +226,8 @@ impl Courier {
                 if let Some(breaker) = &self.breaker {
                     self.note(breaker.record_failure(&mut redis).await.ok().flatten());
                 }
-                let attempts = alert.moog_retry_count + 1;
-                if alert.moog_retry_count >= self.max_retries {
+                let attempts = retries + 1;
+                if retries >= self.max_retries {
                     self.metrics
                         .requests
                         .with_label_values(&["fail", "retry_exhausted"])
@@ -240,11 +248,9 @@ impl Courier {
                     .alerts_processed
                     .with_label_values(&["retry"])
                     .inc();
-                let mut updated = alert.clone();
-                updated.moog_retry_count = attempts;
-                let updated = serde_json::to_string(&updated).expect("alerts serialize");
+                let updated = with_retry_count(&item, attempts);
                 let delay = webhook::retry_delay(
-                    alert.moog_retry_count,
+                    retries,
                     self.retry_base,
                     self.retry_max,
                     rand_unit(),
@@ -282,14 +288,8 @@ impl Courier {
                     .with_label_values(&["fail", "http"])
                     .inc();
                 let reason = format!("webhook answered {status}: {}", detail.unwrap_or_default());
-                self.dead_letter(
-                    &item,
-                    reason,
-                    alert.moog_retry_count + 1,
-                    Some(status),
-                    &shutdown,
-                )
-                .await;
+                self.dead_letter(&item, reason, retries + 1, Some(status), &shutdown)
+                    .await;
             }
         }
     }
@@ -327,6 +327,14 @@ impl Courier {
             .with_label_values(&["dlq"])
             .inc();
     }
+}
+
+/// The alert `item` with `_moog_retry_count` set to `count`, every other field as it was.
+fn with_retry_count(item: &[u8], count: u32) -> String {
+    let mut alert: serde_json::Map<String, Value> =
+        serde_json::from_slice(item).expect("it read as an alert, so it is an object");
+    alert.insert("_moog_retry_count".to_owned(), count.into());
+    Value::Object(alert).to_string()
 }
 
 /// A number in [0, 1) for backoff jitter; a v4 UUID is already random (fast-rng).

@@ -34,7 +34,7 @@ async fn payload_and_headers_are_exactly_as_specified_and_every_2xx_is_success()
     assert_eq!(first.content_type.as_deref(), Some("application/json"));
     assert_eq!(
         first.body,
-        moog_forwarder::webhook::payload(&sent[0], "{hostname}:{rule_id}", 0)
+        moog_forwarder::webhook::payload_for(&sent[0], "{hostname}:{rule_id}", 0)
     );
     assert!(dlq(&redis).await.is_empty());
     forwarder.stop().await;

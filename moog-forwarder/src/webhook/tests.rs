@@ -27,7 +27,7 @@ fn alert(rule_id: Option<i32>) -> Alert {
 
 #[test]
 fn the_payload_is_v25s_with_spec_corrections() {
-    let body = payload(&alert(Some(3)), DEFAULT_SIGNATURE_TEMPLATE, 1);
+    let body = payload_for(&alert(Some(3)), DEFAULT_SIGNATURE_TEMPLATE, 1);
     assert_eq!(
         body,
         json!({
@@ -42,18 +42,18 @@ fn the_payload_is_v25s_with_spec_corrections() {
 #[test]
 fn meta_alerts_get_one_signature_per_source_host_and_templates_apply() {
     assert_eq!(
-        payload(&alert(None), DEFAULT_SIGNATURE_TEMPLATE, 1)["signature"],
+        payload_for(&alert(None), DEFAULT_SIGNATURE_TEMPLATE, 1)["signature"],
         "MUTT_Alerter:fw1"
     );
     assert_eq!(
-        payload(&alert(Some(3)), "{team}/{hostname}", 1)["signature"],
+        payload_for(&alert(Some(3)), "{team}/{hostname}", 1)["signature"],
         "NetOps/router1"
     );
     let mut bare = alert(Some(3));
     bare.raw_json = json!({"timestamp": "not a time"});
     bare.team_assignment.clear();
     bare.event_id = None;
-    let body = payload(&bare, DEFAULT_SIGNATURE_TEMPLATE, 42);
+    let body = payload_for(&bare, DEFAULT_SIGNATURE_TEMPLATE, 42);
     assert_eq!(
         body["agent_time"], 42,
         "send time when the event time is unreadable"
@@ -134,4 +134,29 @@ fn backoff_doubles_caps_jitters_and_honours_retry_after() {
         Duration::from_secs(30),
         "Retry-After is a floor"
     );
+}
+
+#[test]
+fn the_event_goes_into_custom_info_byte_for_byte() {
+    let item = br#"{"hostname":"h1","team_assignment":"NetOps","severity":"Major","message_body":"m","raw_json":{"z":1,"a":"caf\u00e9","n":[1,2]},"_correlation_id":"c-9","extra_field":true}"#;
+    let view: AlertView = serde_json::from_slice(item).expect("an alert");
+    let body = serde_json::to_string(&payload(&view, DEFAULT_SIGNATURE_TEMPLATE, 5)).expect("json");
+    assert!(
+        body.contains(r#""custom_info":{"z":1,"a":"caf\u00e9","n":[1,2]}"#),
+        "{body}"
+    );
+    assert!(body.starts_with(r#"{"agent":"MUTT v2.3","agent_location":"Alerter Service","agent_time":5,"class":"NetOps","#), "{body}");
+}
+
+#[test]
+fn what_is_not_an_alert_is_not_a_view_either() {
+    for item in [
+        r#"{"hostname":"h","severity":"Major","message_body":"m","raw_json":{},"_correlation_id":"c"}"#,
+        r#"{"hostname":"h","team_assignment":"t","severity":"Loud","message_body":"m","raw_json":{},"_correlation_id":"c"}"#,
+        r#"{"hostname":"h","team_assignment":"t","severity":"Major","message_body":"m","_correlation_id":"c"}"#,
+        r#"["not", "an", "object"]"#,
+    ] {
+        assert!(serde_json::from_str::<Alert>(item).is_err(), "{item}");
+        assert!(serde_json::from_str::<AlertView>(item).is_err(), "{item}");
+    }
 }
