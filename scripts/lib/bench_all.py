@@ -14,7 +14,8 @@ runs than their defaults so that the whole stays within about 15 minutes on 2 co
                    matrix: scripts/bench-scale alone, about 25 minutes)
   retention        scripts/bench-retention 200000 vs a v2.5-style batched DELETE
 
-Raw outputs are kept in $TMPDIR/mutt-bench-all.<random>/.
+Raw outputs are kept in $TMPDIR/mutt-bench-all.<random>/; `scripts/bench-all --from DIR`
+prints the table again from such a folder without running anything.
 """
 import os
 import re
@@ -25,7 +26,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-OUT = Path(tempfile.mkdtemp(prefix="mutt-bench-all."))
+FROM = Path(sys.argv[sys.argv.index("--from") + 1]) if "--from" in sys.argv else None
+OUT = FROM or Path(tempfile.mkdtemp(prefix="mutt-bench-all."))
 
 
 def probe():
@@ -39,6 +41,8 @@ def probe():
 
 
 def run(name, argv, env=None):
+    if FROM:
+        return (FROM / f"{name}.txt").read_text()
     print(f"== {name}: {' '.join(argv)}", flush=True)
     started = time.monotonic()
     e = dict(os.environ)
@@ -63,14 +67,22 @@ UNITS = {"elem/s": 1, "Kelem/s": 1e3, "Melem/s": 1e6, "Gelem/s": 1e9}
 def criterion(text):
     """{bench name: middle throughput estimate in elements/s}."""
     found = {}
-    for m in re.finditer(r"^(rule_engine/\S+)\s*\n(?:.*\n)*?\s*thrpt:\s*\[\S+ \S+ (\S+) (\S+) \S+ \S+\]", text, re.M):
+    # "rule_engine/corpus/10  time: [...]" (the name alone on its line when it is long),
+    # then "thrpt: [low unit mid unit high unit]" on the next.
+    for m in re.finditer(r"^(rule_engine/\S+)(?:\s+time:.*)?\n\s*(?:time:.*\n\s*)?thrpt:\s*\[\S+ \S+ (\S+) (\S+) \S+ \S+\]",
+                         text, re.M):
         found[m.group(1)] = float(m.group(2)) * UNITS[m.group(3)]
     return found
 
 
 def main():
     rows = []  # (area, figure, measured, baseline, ratio)
-    start_probe = probe()
+    probes = OUT / "probes.txt"
+    if FROM:
+        start_probe, end_probe = (float(v) for v in probes.read_text().split()) if probes.exists() else (0, 0)
+    else:
+        start_probe = probe()
+        probes.write_text(f"{start_probe}")
     print(f"host probe before: SHA-256 {start_probe:.0f} MB/s (one thread)", flush=True)
     run("build", ["cargo", "build", "--release", "--locked", "--bins", "--quiet"])
 
@@ -151,7 +163,9 @@ def main():
     rows.append(("retention", "archive it, then drop", f"{archive:.2f} s",
                  f"{delete:.2f} s v2.5-style batched DELETE", f"{archive / delete:.2f}"))
 
-    end_probe = probe()
+    if not FROM:
+        end_probe = probe()
+        probes.write_text(f"{start_probe} {end_probe}")
     print()
     print(f"host probe: SHA-256 {start_probe:.0f} MB/s before, {end_probe:.0f} MB/s after (one thread); "
           f"raw outputs in {OUT}")

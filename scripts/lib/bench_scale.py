@@ -289,6 +289,14 @@ def run_load(stack, rate, count, batch, idle_per_sec):
     }
 
 
+def peak_rss_mb(pid):
+    """VmHWM: the most memory the process has held, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def idle_rate(stack, seconds=3.0):
     before = sum(stack.redis.calls().values())
     time.sleep(seconds)
@@ -333,7 +341,7 @@ def main():
     insert_ceiling = 200000 / (time.monotonic() - t)
     print(f"ceiling: PostgreSQL one-statement INSERT of audit rows: {insert_ceiling:.0f} rows/s")
 
-    rows = []
+    rows, peaks = [], []
     try:
         for forwarders in FORWARDERS:
             for alerters in ALERTERS:
@@ -350,6 +358,10 @@ def main():
                                      share_text(r["shares"], stack.alerters), share_text(r["shares"], stack.forwarders)))
                         print(json.dumps({"alerters": alerters, "forwarders": forwarders, "rate": rate or "saturation",
                                           **{k: v for k, v in r.items() if k != "shares"}}), flush=True)
+                    peaks.append((alerters, forwarders, {
+                        "ingestor": peak_rss_mb(stack.procs["ingestor"].pid),
+                        "alerter": max(peak_rss_mb(stack.procs[p].pid) for p in stack.alerters),
+                        "forwarder": max(peak_rss_mb(stack.procs[p].pid) for p in stack.forwarders)}))
                 finally:
                     stack.stop()
                     redis.cli("flushall")
@@ -387,6 +399,13 @@ def main():
         print(f"| {alerters} | {forwarders} | {offered} | {u['ingestor']:.0f} | {u['alerters']:.0f} | "
               f"{u['forwarders']:.0f} ({per_alert:.0f}) | {u['redis']:.0f} | {u['postgres']:.0f} | {core(u['alerters'])} | "
               f"{core(per_alert)} | {core(u['redis'])} | {core(u['postgres'])} |")
+    print()
+    print("Peak RSS (VmHWM) after all the loads of a configuration, MB (the largest instance of each kind):")
+    print()
+    print("| alerters | forwarders | ingestor | alerter | forwarder |")
+    print("|---|---|---|---|---|")
+    for alerters, forwarders, mb in peaks:
+        print(f"| {alerters} | {forwarders} | {mb['ingestor']:.0f} | {mb['alerter']:.0f} | {mb['forwarder']:.0f} |")
     print(f"\n(reports and logs in {OUT})")
 
 

@@ -46,6 +46,10 @@ pub struct Pipeline {
     /// queries over a long run's rows would compete with the pipeline being measured).
     #[arg(long, default_value_t = 0.0)]
     check_delay: f64,
+    /// Duplicates are counted once the receiver has received nothing for this long
+    /// (retries and a circuit breaker's trial deliver late).
+    #[arg(long, default_value_t = 5.0)]
+    settle: f64,
     /// Before the first look at PostgreSQL, wait until this file exists (a benchmark
     /// harness creates it once it has read its counters, so that the checks' queries are
     /// not counted as the pipeline's work).
@@ -103,6 +107,30 @@ async fn outcome(
         }
     }
     Ok(Outcome { audited, delivered })
+}
+
+/// Waits until the receiver's request count has not changed for `quiet` (at most 10 min).
+async fn settle(http: &reqwest::Client, receiver: &str, quiet: Duration) {
+    let count = || async {
+        let answer: Value = http
+            .get(format!("{receiver}/_mock/count"))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        answer["received"].as_u64()
+    };
+    let give_up = Instant::now() + Duration::from_secs(600);
+    let (mut last, mut since) = (count().await, Instant::now());
+    while since.elapsed() < quiet && Instant::now() < give_up {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = count().await;
+        if now != last {
+            (last, since) = (now, Instant::now());
+        }
+    }
 }
 
 pub async fn run(events: &[Value], args: Pipeline) -> anyhow::Result<()> {
@@ -228,9 +256,15 @@ pub async fn run(events: &[Value], args: Pipeline) -> anyhow::Result<()> {
         };
         match attempt.await {
             Ok(found) if missing(&found) == 0 => {
-                // Deliveries trail audits: once nothing is missing, look once more for
-                // late duplicates.
-                tokio::time::sleep(Duration::from_secs(2)).await;
+                // Deliveries trail audits, and retries or a breaker's trial may deliver
+                // duplicates long after: count them only once the receiver has had
+                // nothing new for `--settle` seconds.
+                settle(
+                    &client,
+                    &args.receiver,
+                    Duration::from_secs_f64(args.settle),
+                )
+                .await;
                 result = Some(found);
                 break;
             }
