@@ -1,6 +1,11 @@
 //! Forward-only migrations from `sql/`, embedded in every binary with refinery.
 //! `webui migrate` applies them; every service checks at start-up that the database is
 //! not behind the code, and refuses to run against an older schema.
+//!
+//! They apply to an empty database and, in place, to a database MUTT v2.5 created (issue
+//! #20). All pending migrations run in one transaction: if one fails, none is applied.
+//! One step comes before them, on its own: v2.5's view `partition_health_summary` is
+//! replaced by this project's (see [`ADOPT_V25_VIEW`]).
 
 use deadpool_postgres::Pool;
 
@@ -23,6 +28,32 @@ pub enum SchemaError {
     Migration(#[from] refinery::Error),
 }
 
+/// v2.5's `partition_health_summary` has a `name`-typed `partition_name` (and a row
+/// estimate that is always 1); V1's `CREATE OR REPLACE VIEW` cannot change a column's type,
+/// so on a v2.5 database V1 failed. This replaces v2.5's view with V1's (same name, same
+/// columns; `text`, and a real estimate) in one statement, and does nothing to any other
+/// database. It is the one step outside the migrations' transaction: if they then fail, the
+/// view stays replaced, which v2.5's scripts read alike, and the next `migrate` goes on.
+pub const ADOPT_V25_VIEW: &str = r"
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM information_schema.columns
+               WHERE table_schema = current_schema() AND table_name = 'partition_health_summary'
+                 AND column_name = 'partition_name' AND data_type = 'name') THEN
+        DROP VIEW partition_health_summary;
+        CREATE VIEW partition_health_summary AS
+        SELECT child.relname::text                               AS partition_name,
+               pg_get_expr(child.relpartbound, child.oid)         AS partition_range,
+               pg_size_pretty(pg_total_relation_size(child.oid))  AS partition_size,
+               GREATEST(child.reltuples, 0)::bigint               AS row_count_estimate
+        FROM pg_inherits
+        JOIN pg_class parent ON parent.oid = pg_inherits.inhparent
+        JOIN pg_class child  ON child.oid  = pg_inherits.inhrelid
+        WHERE parent.oid = 'event_audit_log'::regclass
+        ORDER BY child.relname;
+    END IF;
+END $$";
+
 /// What `migrate` did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MigrationReport {
@@ -43,8 +74,12 @@ pub fn latest_version() -> i64 {
 /// Applies every pending migration. Running it again is a no-op.
 pub async fn migrate(pool: &Pool) -> Result<MigrationReport, SchemaError> {
     let mut conn = pool.get().await?;
+    conn.batch_execute(ADOPT_V25_VIEW).await?;
     let client: &mut tokio_postgres::Client = &mut conn;
-    let report = embedded::migrations::runner().run_async(client).await?;
+    let report = embedded::migrations::runner()
+        .set_grouped(true)
+        .run_async(client)
+        .await?;
     let applied = report
         .applied_migrations()
         .iter()
