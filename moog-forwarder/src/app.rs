@@ -17,7 +17,7 @@ use shared::keys::WorkerRole;
 use shared::queue::{
     Heartbeat, InFlight, Janitor, Presence, ReliableQueue, return_orphans_periodically,
 };
-use shared::rate_limit::TokenBucket;
+use shared::rate_limit::MoogLimiter;
 use shared::redis_conn::RedisConnector;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -82,7 +82,7 @@ impl Forwarder {
             in_flight: InFlight::default(),
             keys: keys.clone(),
             redis: redis.clone(),
-            bucket: TokenBucket::new(&keys.moog_rate_limit),
+            bucket: MoogLimiter::new(config.rate_limiter, &keys.moog_rate_limit),
             breaker,
             dynamic,
             rate_limit: config.rate_limit,

@@ -15,7 +15,7 @@ use serde_json::Value;
 use shared::dynamic_config::DynamicConfig;
 use shared::keys::RedisKeys;
 use shared::queue::{Failure, InFlight, ReliableQueue};
-use shared::rate_limit::{TokenBucket, Tokens};
+use shared::rate_limit::{MoogLimiter, Tokens};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -35,7 +35,7 @@ pub struct Courier {
     pub in_flight: InFlight,
     pub keys: RedisKeys,
     pub redis: ConnectionManager,
-    pub bucket: TokenBucket,
+    pub bucket: MoogLimiter,
     pub breaker: Option<CircuitBreaker>,
     pub dynamic: DynamicConfig,
     pub rate_limit: u64,

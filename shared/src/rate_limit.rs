@@ -1,7 +1,10 @@
 //! Rate limits shared through Redis, each one atomic Lua script on Redis' own clock (hosts
 //! may disagree about the time):
 //! - [`SlidingWindowLimiter`]: the ingest limit shared by every ingestor (//!   "sliding log"): at most `limit` admissions in any `window`, in one sorted set.
-//! - [`TokenBucket`]: the forwarders' limit on calls to Moog (issue #5).
+//! - [`TokenBucket`]: the forwarders' limit on calls to Moog (issue #5);
+//! - [`V25SlidingLog`]: the same limit kept the way v2.5's forwarders keep it, so that both
+//!   kinds of forwarder share one limit while a site swaps them (issue #20);
+//!   [`MoogLimiter`] is whichever `MOOG_RATE_LIMITER` names.
 //!
 //! Kept compatible with v2.5 (same key `mutt:rate_limit:ingestor`, scores in epoch seconds)
 //! so that Python and Rust ingestors share one limit during a migration. Fixed: the clock
@@ -45,7 +48,12 @@ static TOKEN_BUCKET: LazyLock<redis::Script> = LazyLock::new(|| {
         local capacity = tonumber(ARGV[1])
         local per_ms = tonumber(ARGV[2]) / 1000
         local cost = tonumber(ARGV[3])
-        local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+        local state = redis.pcall('HMGET', KEYS[1], 'tokens', 'ts')
+        if state.err then
+            -- v2.5's sliding log (a sorted set) left at the key after a switch-over.
+            redis.call('DEL', KEYS[1])
+            state = {false, false}
+        end
         local tokens = tonumber(state[1]) or 0
         local ts = tonumber(state[2]) or now
         tokens = math.min(capacity, tokens + math.max(0, now - ts) * per_ms)
@@ -59,6 +67,42 @@ static TOKEN_BUCKET: LazyLock<redis::Script> = LazyLock::new(|| {
         redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
         redis.call('PEXPIRE', KEYS[1], math.max(60000, math.ceil(2 * capacity / per_ms)))
         return {admitted, wait}
+        ",
+    )
+});
+
+/// KEYS[1]: v2.5's forwarder limiter, a sorted set of admissions scored by their time in
+/// ms. ARGV: limit, window (ms), wanted, a member prefix unique to this call. v2.5's
+/// algorithm (drop admissions older than the window, admit while fewer than `limit`
+/// remain) for up to `wanted` at once, on Redis' clock, with members that cannot collide.
+/// Returns {admitted, 0} or {0, ms until the oldest admission leaves the window}.
+static V25_SLIDING_LOG: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local limit, window, wanted = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+        local ok = redis.pcall('ZREMRANGEBYSCORE', KEYS[1], 0, '(' .. (now - window))
+        if type(ok) == 'table' and ok.err then
+            -- A token bucket (a hash) left at the key by mutt-rs forwarders: start a log.
+            redis.call('DEL', KEYS[1])
+        end
+        local free = limit - redis.call('ZCARD', KEYS[1])
+        if free <= 0 then
+            local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+            local wait = 1
+            if oldest[2] then wait = math.max(1, tonumber(oldest[2]) + window - now) end
+            return {0, wait}
+        end
+        local admitted = math.min(free, wanted)
+        local scored = {}
+        for i = 1, admitted do
+            scored[#scored + 1] = now
+            scored[#scored + 1] = now .. ':' .. ARGV[4] .. ':' .. i
+        end
+        redis.call('ZADD', KEYS[1], unpack(scored))
+        redis.call('PEXPIRE', KEYS[1], window + 1000)
+        return {admitted, 0}
         ",
     )
 });
@@ -170,5 +214,98 @@ impl TokenBucket {
         } else {
             Tokens::Wait(Duration::from_millis(wait_ms.max(1)))
         })
+    }
+}
+
+/// The Moog limit kept as v2.5's forwarders keep it: a sorted set of admissions at the
+/// same key, so that v2.5 and mutt-rs forwarders running side by side share one limit.
+/// Costlier than the token bucket (memory O(limit), a member per admission): use it only
+/// while v2.5 forwarders may run (docs/operations.md, "Migrating from MUTT v2.5").
+#[derive(Clone, Debug)]
+pub struct V25SlidingLog {
+    key: String,
+}
+
+impl V25SlidingLog {
+    pub fn new(key: impl Into<String>) -> Self {
+        Self { key: key.into() }
+    }
+
+    /// As [`TokenBucket::acquire_up_to`]: up to `wanted` admissions in one call.
+    pub async fn acquire_up_to<C: ConnectionLike + Send>(
+        &self,
+        conn: &mut C,
+        limit: u64,
+        period: Duration,
+        wanted: u64,
+    ) -> redis::RedisResult<Tokens> {
+        let (admitted, wait_ms): (u64, u64) = V25_SLIDING_LOG
+            .key(&self.key)
+            .arg(limit.max(1))
+            .arg((period.as_millis() as u64).max(1))
+            .arg(wanted.max(1))
+            .arg(uuid::Uuid::new_v4().simple().to_string())
+            .invoke_async(conn)
+            .await?;
+        Ok(if admitted >= 1 {
+            Tokens::Granted(admitted)
+        } else {
+            Tokens::Wait(Duration::from_millis(wait_ms.max(1)))
+        })
+    }
+}
+
+/// Which Moog limiter the forwarders use (`MOOG_RATE_LIMITER`).
+#[derive(Clone, Debug)]
+pub enum MoogLimiter {
+    /// The default: a token bucket.
+    TokenBucket(TokenBucket),
+    /// While v2.5 forwarders may share the site: v2.5's sliding log.
+    V25SlidingLog(V25SlidingLog),
+}
+
+impl MoogLimiter {
+    /// `kind` is `token_bucket` or `v25_sliding_log`, at `key`.
+    pub fn new(kind: MoogLimiterKind, key: &str) -> Self {
+        match kind {
+            MoogLimiterKind::TokenBucket => Self::TokenBucket(TokenBucket::new(key)),
+            MoogLimiterKind::V25SlidingLog => Self::V25SlidingLog(V25SlidingLog::new(key)),
+        }
+    }
+
+    /// Up to `wanted` admissions under `limit` per `period`, shared by every forwarder.
+    pub async fn acquire_up_to<C: ConnectionLike + Send>(
+        &self,
+        conn: &mut C,
+        limit: u64,
+        period: Duration,
+        wanted: u64,
+    ) -> redis::RedisResult<Tokens> {
+        match self {
+            Self::TokenBucket(bucket) => bucket.acquire_up_to(conn, limit, period, wanted).await,
+            Self::V25SlidingLog(log) => log.acquire_up_to(conn, limit, period, wanted).await,
+        }
+    }
+}
+
+/// The value of `MOOG_RATE_LIMITER`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MoogLimiterKind {
+    #[default]
+    TokenBucket,
+    V25SlidingLog,
+}
+
+impl std::str::FromStr for MoogLimiterKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "token_bucket" => Ok(Self::TokenBucket),
+            "v25_sliding_log" => Ok(Self::V25SlidingLog),
+            other => Err(format!(
+                "{other:?} is not a limiter: token_bucket or v25_sliding_log"
+            )),
+        }
     }
 }

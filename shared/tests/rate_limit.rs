@@ -130,3 +130,157 @@ async fn a_batch_takes_what_is_there_and_never_more_than_the_capacity() {
         .expect("redis");
     assert_eq!(third, Tokens::Granted(2), "3.5 tokens accrued, 2 asked for");
 }
+
+/// v2.5's forwarder limiter exactly as v2.5 runs it (inline EVAL; ARGV: limit, window in
+/// ms, the caller's clock in ms), for the mixed-fleet test below.
+const V25_FORWARDER_LIMITER: &str = r"
+    redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, '(' .. (tonumber(ARGV[3]) - tonumber(ARGV[2])))
+    if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
+        redis.call('ZADD', KEYS[1], ARGV[3], ARGV[3] .. ':' .. math.random())
+        redis.call('EXPIRE', KEYS[1], ARGV[2])
+        return 1
+    end
+    return 0
+";
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis() as u64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v25_and_mutt_rs_forwarders_share_one_limit_on_v25s_sliding_log() {
+    use shared::rate_limit::{MoogLimiter, MoogLimiterKind, Tokens};
+    let redis = TestRedis::new().await;
+    let key = redis.keys.moog_rate_limit.clone();
+    let (limit, period) = (20u64, Duration::from_millis(500));
+    let run_for = Duration::from_millis(2_500);
+
+    // A v2.5 forwarder, one alert at a time.
+    let v25 = {
+        let (mut conn, key) = (redis.conn().await, key.clone());
+        tokio::spawn(async move {
+            let mut admitted = Vec::new();
+            let started = std::time::Instant::now();
+            while started.elapsed() < run_for {
+                let now = now_ms();
+                let ok: i64 = redis::cmd("EVAL")
+                    .arg(V25_FORWARDER_LIMITER)
+                    .arg(1)
+                    .arg(&key)
+                    .arg(limit)
+                    .arg(period.as_millis() as u64)
+                    .arg(now)
+                    .query_async(&mut conn)
+                    .await
+                    .expect("v2.5's script never meets a WRONGTYPE");
+                if ok == 1 {
+                    admitted.push(now);
+                } else {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+            admitted
+        })
+    };
+    // A mutt-rs forwarder in compatibility mode, batches of up to 8.
+    let ours = {
+        let (mut conn, key) = (redis.conn().await, key.clone());
+        tokio::spawn(async move {
+            let limiter = MoogLimiter::new(MoogLimiterKind::V25SlidingLog, &key);
+            let mut admitted = Vec::new();
+            let started = std::time::Instant::now();
+            while started.elapsed() < run_for {
+                match limiter
+                    .acquire_up_to(&mut conn, limit, period, 8)
+                    .await
+                    .expect("no WRONGTYPE either")
+                {
+                    Tokens::Granted(n) => {
+                        admitted.extend(std::iter::repeat_n(now_ms(), n as usize))
+                    }
+                    Tokens::Wait(wait) => {
+                        tokio::time::sleep(wait.min(Duration::from_millis(20))).await
+                    }
+                }
+            }
+            admitted
+        })
+    };
+    let (v25, ours) = (v25.await.expect("v2.5 side"), ours.await.expect("our side"));
+    assert!(
+        !v25.is_empty() && !ours.is_empty(),
+        "both got through: {} and {}",
+        v25.len(),
+        ours.len()
+    );
+    let mut all: Vec<u64> = v25.iter().chain(ours.iter()).copied().collect();
+    all.sort_unstable();
+    // In any window of `period`, at most `limit` admissions between the two (a few ms of
+    // slack: the v2.5 side stamps with this process's clock, ours with Redis').
+    let window = period.as_millis() as u64 - 10;
+    let worst = all
+        .iter()
+        .map(|start| {
+            all.iter()
+                .filter(|t| **t >= *start && **t < start + window)
+                .count()
+        })
+        .max()
+        .unwrap_or(0);
+    assert!(
+        worst as u64 <= limit,
+        "{worst} admissions within {window} ms, limit {limit}"
+    );
+    // And the limit was reached: about limit per period over the run, shared.
+    let expected = limit as f64 * run_for.as_secs_f64() / period.as_secs_f64();
+    assert!(
+        all.len() as f64 >= expected * 0.8,
+        "{} admissions, about {expected} expected",
+        all.len()
+    );
+}
+
+#[tokio::test]
+async fn each_limiter_takes_over_what_the_other_left_at_the_key() {
+    use shared::rate_limit::{MoogLimiter, MoogLimiterKind, Tokens};
+    let redis = TestRedis::new().await;
+    let key = redis.keys.moog_rate_limit.clone();
+    let mut conn = redis.conn().await;
+    // v2.5's sorted set left behind, then the token bucket (after the switch-over).
+    let _: () = redis::cmd("ZADD")
+        .arg(&key)
+        .arg(1)
+        .arg("1:0.5")
+        .query_async(&mut conn)
+        .await
+        .expect("ZADD");
+    let bucket = MoogLimiter::new(MoogLimiterKind::TokenBucket, &key);
+    // A new bucket starts empty: it answers Wait, and no WRONGTYPE.
+    let first = bucket
+        .acquire_up_to(&mut conn, 10, Duration::from_secs(1), 1)
+        .await
+        .expect("the token bucket replaces the sorted set");
+    assert!(matches!(first, Tokens::Wait(_)), "{first:?}");
+    let kind: String = redis::cmd("TYPE")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .expect("TYPE");
+    assert_eq!(kind, "hash");
+    // And the other way round (a rollback to compatibility mode).
+    let log = MoogLimiter::new(MoogLimiterKind::V25SlidingLog, &key);
+    let granted = log
+        .acquire_up_to(&mut conn, 10, Duration::from_secs(1), 3)
+        .await
+        .expect("the sliding log replaces the hash");
+    assert_eq!(granted, Tokens::Granted(3));
+    let kind: String = redis::cmd("TYPE")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .expect("TYPE");
+    assert_eq!(kind, "zset");
+}

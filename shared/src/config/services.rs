@@ -185,6 +185,9 @@ pub struct ForwarderConfig {
     pub moog_api_key: Option<SecretString>,
     pub rate_limit: u64,
     pub rate_period: Duration,
+    /// `MOOG_RATE_LIMITER`: the token bucket, or v2.5's sliding log while v2.5 forwarders
+    /// share the site.
+    pub rate_limiter: crate::rate_limit::MoogLimiterKind,
     pub max_retries: u32,
     pub retry_base_delay: Duration,
     pub retry_max_delay: Duration,
@@ -224,6 +227,7 @@ impl ForwarderConfig {
             moog_api_key: env.secret("MOOG_API_KEY")?,
             rate_limit: env.int_at_least("MOOG_RATE_LIMIT", 50, 1)?,
             rate_period: env.positive_seconds("MOOG_RATE_PERIOD", 1.0)?,
+            rate_limiter: env.parse("MOOG_RATE_LIMITER", Default::default())?,
             max_retries: env.parse("MOOG_MAX_RETRIES", 5)?,
             retry_base_delay: env.seconds("MOOG_RETRY_BASE_DELAY", 1.0)?,
             retry_max_delay: env.seconds("MOOG_RETRY_MAX_DELAY", 60.0)?,
