@@ -1,4 +1,4 @@
-//! A database that MUTT v2.5 created, adopted in place (issue #20): `fixtures/v25_database.sql`
+//! A database that MUTT v2.5 created, adopted in place (issue #20): `data/fixtures/v25_database.sql`
 //! recreates one as v2.5's own SQL files leave it; `migrate` must succeed on it, keep every
 //! row, leave v2.5's own statements working, be a no-op the second time, and, when it fails,
 //! leave the database as it was.
@@ -6,18 +6,8 @@
 use shared::store;
 use shared::testing::TestDatabase;
 
-const FIXTURE: &str = include_str!("fixtures/v25_database.sql");
-
 async fn v25_database() -> TestDatabase {
-    let db = TestDatabase::empty().await;
-    db.pool
-        .get()
-        .await
-        .expect("connection")
-        .batch_execute(FIXTURE)
-        .await
-        .expect("the v2.5 fixture loads");
-    db
+    TestDatabase::v25().await
 }
 
 /// Every v2.5 table's rows (v2.5's own columns, in id order) as one text per table.

@@ -39,6 +39,9 @@ pub enum Command {
     /// Inspect and manage the dead-letter queues (alerter, moog, dead).
     #[command(subcommand)]
     Dlq(DlqCommand),
+    /// Report whether this database and Redis, which MUTT v2.5 may still use, are ready for
+    /// the next step of a swap; changes nothing; fails while an action is left.
+    V25Check,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, clap::Subcommand)]
@@ -153,6 +156,28 @@ pub async fn run(command: Command, env: &dyn EnvSource) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
         Command::Dlq(action) => dlq(action, &config).await?,
+        Command::V25Check => {
+            let pool = store::connect(&config.db).await?;
+            let mut redis = RedisConnector::connect(&config.redis)
+                .await?
+                .shared()
+                .await?;
+            let mut findings = crate::v25_check::database(&pool).await?;
+            findings.extend(
+                crate::v25_check::redis(
+                    &mut redis,
+                    &config.redis.keys,
+                    config.redis.password.is_some(),
+                )
+                .await?,
+            );
+            for finding in &findings {
+                let mark = if finding.fine { "ok    " } else { "ACTION" };
+                println!("{mark} {}", finding.what);
+            }
+            let left = findings.iter().filter(|f| !f.fine).count();
+            anyhow::ensure!(left == 0, "{left} action(s) left before the next step");
+        }
     }
     Ok(())
 }

@@ -5,7 +5,8 @@
 //! `/api/v1` and `/api/v2`, with keys checked by [`auth`]. The subcommands in
 //! [`commands`]: `serve`, `create-key`, `migrate` (migrations and audit partitions ahead),
 //! `seed` (MUTT v2.5's sample rules, dev hosts and teams), `partitions`, `retention` (the
-//! data lifecycle once, see `shared::retention`) and `dlq …`.
+//! data lifecycle once, see `shared::retention`), `dlq …` and `v25-check` ([`v25_check`]:
+//! is a v2.5 site's database and Redis ready for the next step of a swap).
 //!
 //! [`ui`] serves the HTML pages for operators on the same port, as a view over the API's
 //! own handlers.
@@ -18,5 +19,6 @@ pub mod error;
 pub mod keys;
 pub mod state;
 pub mod ui;
+pub mod v25_check;
 
 pub use app::Webui;

@@ -104,3 +104,87 @@ async fn create_key_prints_the_key_alone_on_stdout_and_stores_only_its_hash() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown scope \"write\""));
     assert!(bad.stdout.is_empty());
 }
+
+#[tokio::test]
+async fn v25_check_names_each_step_left_and_passes_once_they_are_done() {
+    use webui::v25_check;
+    let (db, redis) = (TestDatabase::v25().await, TestRedis::new().await);
+    let keys = &redis.keys;
+    let mut conn = redis.conn().await;
+    // What v2.5 workers leave in Redis: its forwarders' sliding log, and the processing
+    // list of an alerter that died (no heartbeat).
+    let _: () = redis::pipe()
+        .zadd(
+            &keys.moog_rate_limit,
+            "1764500000000:0.42",
+            1764500000000u64,
+        )
+        .lpush(
+            keys.processing_list(shared::keys::WorkerRole::Alerter, "alerter-3f9c2a"),
+            r#"{"hostname":"r1","message":"CRITICAL"}"#,
+        )
+        .query_async(&mut conn)
+        .await
+        .expect("v2.5's keys");
+
+    let actions = |findings: &[v25_check::Finding]| -> Vec<String> {
+        findings
+            .iter()
+            .filter(|f| !f.fine)
+            .map(|f| f.what.clone())
+            .collect()
+    };
+    let database = v25_check::database(&db.pool).await.expect("database");
+    assert_eq!(actions(&database).len(), 1, "{database:?}");
+    assert!(actions(&database)[0].contains("v2.5 database, not migrated"));
+    let found = v25_check::redis(&mut conn, keys, false)
+        .await
+        .expect("redis");
+    let left = actions(&found);
+    assert_eq!(left.len(), 2, "{found:?}");
+    assert!(left.iter().any(|a| a.contains("REDIS_PASS")), "{left:?}");
+    assert!(
+        left.iter()
+            .any(|a| a.contains("MOOG_RATE_LIMITER=v25_sliding_log")),
+        "{left:?}"
+    );
+    assert!(
+        found.iter().any(|f| f.fine
+            && f.what.contains("alerter-3f9c2a")
+            && f.what.contains("without a heartbeat")),
+        "the dead v2.5 alerter's list is reported: {found:?}"
+    );
+    // The command line operators (and scripts/migrate-from-v25 --check) run.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_webui"))
+        .arg("v25-check")
+        .env_clear()
+        .envs(env(&db, &redis, &[]))
+        .output()
+        .expect("webui v25-check");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "fails while actions are left:\n{report}"
+    );
+    assert_eq!(
+        report.lines().filter(|l| l.starts_with("ACTION")).count(),
+        3,
+        "{report}"
+    );
+
+    // The steps done: migrated, the last v2.5 forwarder gone (its limiter replaced), a
+    // password configured.
+    shared::store::migrate(&db.pool).await.expect("migrate");
+    let _: () = redis::cmd("DEL")
+        .arg(&keys.moog_rate_limit)
+        .query_async(&mut conn)
+        .await
+        .expect("DEL");
+    let database = v25_check::database(&db.pool).await.expect("database");
+    assert!(actions(&database).is_empty(), "{database:?}");
+    let found = v25_check::redis(&mut conn, keys, true)
+        .await
+        .expect("redis");
+    assert!(actions(&found).is_empty(), "{found:?}");
+}

@@ -93,8 +93,16 @@ pub async fn migrate(pool: &Pool) -> Result<MigrationReport, SchemaError> {
 
 /// Fails unless the database has every migration this build knows.
 pub async fn check_schema(pool: &Pool) -> Result<(), SchemaError> {
-    let conn = pool.get().await?;
     let needed = latest_version();
+    match schema_version(pool).await? {
+        Some(v) if v >= needed => Ok(()),
+        found => Err(SchemaError::Behind { found, needed }),
+    }
+}
+
+/// The newest migration applied to the database, `None` when none ever was.
+pub async fn schema_version(pool: &Pool) -> Result<Option<i64>, SchemaError> {
+    let conn = pool.get().await?;
     let exists: bool = conn
         .query_one(
             "SELECT to_regclass('refinery_schema_history') IS NOT NULL",
@@ -102,18 +110,14 @@ pub async fn check_schema(pool: &Pool) -> Result<(), SchemaError> {
         )
         .await?
         .get(0);
-    let found: Option<i64> = if exists {
-        conn.query_one(
+    if !exists {
+        return Ok(None);
+    }
+    Ok(conn
+        .query_one(
             "SELECT MAX(version)::bigint FROM refinery_schema_history",
             &[],
         )
         .await?
-        .get(0)
-    } else {
-        None
-    };
-    match found {
-        Some(v) if v >= needed => Ok(()),
-        found => Err(SchemaError::Behind { found, needed }),
-    }
+        .get(0))
 }

@@ -12,7 +12,9 @@ pub mod retention;
 pub mod rules;
 mod seed;
 
-pub use migrations::{MigrationReport, SchemaError, check_schema, latest_version, migrate};
+pub use migrations::{
+    MigrationReport, SchemaError, check_schema, latest_version, migrate, schema_version,
+};
 pub use partitions::{
     PartitionHealth, ensure_partitions, ensure_partitions_with, missing_partitions, month_starts,
     partition_health,

@@ -39,6 +39,23 @@ impl TestDatabase {
         db
     }
 
+    /// A new schema holding a database as MUTT v2.5 leaves it, not migrated
+    /// (`data/fixtures/v25_database.sql`), for the adoption tests.
+    pub async fn v25() -> Self {
+        let db = Self::empty().await;
+        db.pool
+            .get()
+            .await
+            .expect("connection")
+            .batch_execute(include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../data/fixtures/v25_database.sql"
+            )))
+            .await
+            .expect("the v2.5 fixture loads");
+        db
+    }
+
     /// A new schema with nothing in it (for migration tests).
     pub async fn empty() -> Self {
         ensure_test_database().await;
