@@ -106,6 +106,22 @@ impl ReceiverState {
         self.lock().received.len()
     }
 
+    /// `(seq, answered, at_ms)` of every request whose event (`custom_info`) carries
+    /// `"load_run": run`, as `mutt-load pipeline` and the tests tag their events.
+    pub fn arrivals_of(&self, run: &str) -> Vec<(u64, u16, i64)> {
+        let arrivals = self.lock().received.clone();
+        arrivals
+            .iter()
+            .filter_map(|a| {
+                let body: Value = serde_json::from_slice(&a.body).ok()?;
+                let event = body.get("custom_info")?;
+                (event.get("load_run")?.as_str()? == run)
+                    .then(|| Some((event.get("seq")?.as_u64()?, a.answered, a.at_ms)))
+                    .flatten()
+            })
+            .collect()
+    }
+
     pub fn clear(&self) {
         self.lock().received.clear();
     }
@@ -218,18 +234,7 @@ async fn arrivals(
     state: web::Data<ReceiverState>,
     query: web::Query<ArrivalsQuery>,
 ) -> HttpResponse {
-    let arrivals = state.lock().received.clone();
-    let found: Vec<(u64, u16, i64)> = arrivals
-        .iter()
-        .filter_map(|a| {
-            let body: Value = serde_json::from_slice(&a.body).ok()?;
-            let event = body.get("custom_info")?;
-            (event.get("load_run")?.as_str()? == query.run)
-                .then(|| Some((event.get("seq")?.as_u64()?, a.answered, a.at_ms)))
-                .flatten()
-        })
-        .collect();
-    HttpResponse::Ok().json(serde_json::json!({ "arrivals": found }))
+    HttpResponse::Ok().json(serde_json::json!({ "arrivals": state.arrivals_of(&query.run) }))
 }
 
 async fn count(state: web::Data<ReceiverState>) -> HttpResponse {

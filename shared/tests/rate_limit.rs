@@ -131,18 +131,6 @@ async fn a_batch_takes_what_is_there_and_never_more_than_the_capacity() {
     assert_eq!(third, Tokens::Granted(2), "3.5 tokens accrued, 2 asked for");
 }
 
-/// v2.5's forwarder limiter exactly as v2.5 runs it (inline EVAL; ARGV: limit, window in
-/// ms, the caller's clock in ms), for the mixed-fleet test below.
-const V25_FORWARDER_LIMITER: &str = r"
-    redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, '(' .. (tonumber(ARGV[3]) - tonumber(ARGV[2])))
-    if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
-        redis.call('ZADD', KEYS[1], ARGV[3], ARGV[3] .. ':' .. math.random())
-        redis.call('EXPIRE', KEYS[1], ARGV[2])
-        return 1
-    end
-    return 0
-";
-
 fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -167,7 +155,7 @@ async fn v25_and_mutt_rs_forwarders_share_one_limit_on_v25s_sliding_log() {
             while started.elapsed() < run_for {
                 let now = now_ms();
                 let ok: i64 = redis::cmd("EVAL")
-                    .arg(V25_FORWARDER_LIMITER)
+                    .arg(shared::testing::v25::V25_FORWARDER_LIMITER)
                     .arg(1)
                     .arg(&key)
                     .arg(limit)
@@ -216,20 +204,11 @@ async fn v25_and_mutt_rs_forwarders_share_one_limit_on_v25s_sliding_log() {
         v25.len(),
         ours.len()
     );
-    let mut all: Vec<u64> = v25.iter().chain(ours.iter()).copied().collect();
-    all.sort_unstable();
+    let all: Vec<i64> = v25.iter().chain(ours.iter()).map(|t| *t as i64).collect();
     // In any window of `period`, at most `limit` admissions between the two (a few ms of
     // slack: the v2.5 side stamps with this process's clock, ours with Redis').
-    let window = period.as_millis() as u64 - 10;
-    let worst = all
-        .iter()
-        .map(|start| {
-            all.iter()
-                .filter(|t| **t >= *start && **t < start + window)
-                .count()
-        })
-        .max()
-        .unwrap_or(0);
+    let window = period.as_millis() as i64 - 10;
+    let worst = shared::testing::v25::most_in_any_window(&all, window);
     assert!(
         worst as u64 <= limit,
         "{worst} admissions within {window} ms, limit {limit}"

@@ -11,6 +11,7 @@ mod process;
 mod proxy;
 mod redis;
 mod service;
+pub mod v25;
 
 pub use counting::CountingConnection;
 pub use database::TestDatabase;

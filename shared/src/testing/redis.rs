@@ -23,6 +23,11 @@ impl TestRedis {
 
     /// A fresh prefix on the Redis at `host:port` (e.g. a [`PrivateRedis`]).
     pub async fn on(host: &str, port: u16) -> Self {
+        Self::on_with(host, port, None).await
+    }
+
+    /// The same, authenticating with `password`.
+    pub async fn on_with(host: &str, port: u16, password: Option<&str>) -> Self {
         // reqwest is built without a default TLS provider (the workspace picks ring), so
         // every process that makes an HTTP client must install one first; tests do it here.
         crate::tls::install_crypto_provider();
@@ -30,6 +35,7 @@ impl TestRedis {
         let mut config = RedisConfig::local(keys.clone());
         config.host = host.to_owned();
         config.port = port;
+        config.password = password.map(|p| secrecy::SecretString::from(p.to_owned()));
         let connector = RedisConnector::connect(&config).await.unwrap_or_else(|e| {
             panic!("{e}\nthe tests need Redis on {}:{}: run `scripts/test` (it starts Redis) or `scripts/infra up`", config.host, config.port)
         });
@@ -87,8 +93,14 @@ impl TestRedis {
 impl Drop for TestRedis {
     fn drop(&mut self) {
         // Drop cannot await: clean up over a short-lived blocking connection instead.
+        let password = self
+            .config
+            .password
+            .as_ref()
+            .map(|p| format!(":{}@", secrecy::ExposeSecret::expose_secret(p)))
+            .unwrap_or_default();
         let Ok(client) = redis::Client::open(format!(
-            "redis://{}:{}/",
+            "redis://{password}{}:{}/",
             self.config.host, self.config.port
         )) else {
             return;
@@ -112,30 +124,47 @@ impl Drop for TestRedis {
 /// commands only.
 pub struct PrivateRedis {
     pub port: u16,
+    /// `requirepass`, when it was started with one.
+    pub password: Option<String>,
     _process: super::ChildProcess,
 }
 
 impl PrivateRedis {
     /// Starts one that keeps nothing on disk and waits until it answers.
     pub async fn start() -> Self {
+        Self::start_with(None).await
+    }
+
+    /// The same, requiring `password` (as a MUTT v2.5 site's Redis does).
+    pub async fn start_with(password: Option<&str>) -> Self {
         let port = super::free_tcp_port();
-        let process = std::process::Command::new("redis-server")
+        let mut command = std::process::Command::new("redis-server");
+        command
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
+            .args(["--save", "", "--appendonly", "no"]);
+        if let Some(password) = password {
+            command.args(["--requirepass", password]);
+        }
+        let process = command
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("redis-server (scripts/infra installs it)");
         let server = Self {
             port,
+            password: password.map(str::to_owned),
             _process: super::ChildProcess(process),
         };
         super::eventually(
             std::time::Duration::from_secs(10),
             "the private redis-server to answer",
             || async {
-                server
+                let mut conn = server
                     .client()
                     .get_multiplexed_async_connection()
+                    .await
+                    .ok()?;
+                redis::cmd("PING")
+                    .query_async::<String>(&mut conn)
                     .await
                     .ok()
             },
@@ -145,12 +174,17 @@ impl PrivateRedis {
     }
 
     fn client(&self) -> redis::Client {
-        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port)).expect("redis URL")
+        let auth = self
+            .password
+            .as_ref()
+            .map(|p| format!(":{p}@"))
+            .unwrap_or_default();
+        redis::Client::open(format!("redis://{auth}127.0.0.1:{}/", self.port)).expect("redis URL")
     }
 
-    /// A [`TestRedis`] (fresh prefix) on this server.
+    /// A [`TestRedis`] (fresh prefix) on this server, with its password.
     pub async fn test_redis(&self) -> TestRedis {
-        TestRedis::on("127.0.0.1", self.port).await
+        TestRedis::on_with("127.0.0.1", self.port, self.password.as_deref()).await
     }
 
     /// Calls per command since start (or [`PrivateRedis::reset_stats`]), from `INFO

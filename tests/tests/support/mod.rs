@@ -6,6 +6,8 @@
 
 #![allow(dead_code)] // each test file uses part of this
 
+pub mod v25;
+
 use moog_forwarder::receiver::{Behaviour, Received, Receiver, ReceiverState};
 use serde_json::Value;
 use shared::config::{AlerterConfig, Env, ForwarderConfig, IngestorConfig, WebuiConfig};
@@ -26,6 +28,8 @@ pub struct Sandbox {
     pub db: TestDatabase,
     pub redis: TestRedis,
     pub moog: ReceiverState,
+    /// The receiver's webhook URL (what the forwarders post to).
+    pub moog_url: String,
     pub http: SocketAddr,
     pub udp: SocketAddr,
     pub tcp: SocketAddr,
@@ -59,14 +63,26 @@ impl Sandbox {
 
     /// The sandbox on a given Redis (e.g. a private one, to count its commands).
     pub async fn start_on(redis: TestRedis) -> Self {
-        shared::telemetry::init(&shared::config::TelemetryConfig {
-            log_level: "warn".into(),
-            log_json: false,
-        });
         let db = TestDatabase::new().await;
         shared::store::seed_v25_samples(&db.pool)
             .await
             .expect("seed");
+        Self::start_with(redis, db, true, &[]).await
+    }
+
+    /// The sandbox on a given Redis and (migrated) database; with `workers`, the two
+    /// alerters and two forwarders start too, else only the ingestor and the web UI.
+    /// `forwarder_env` adds settings to every forwarder's.
+    pub async fn start_with(
+        redis: TestRedis,
+        db: TestDatabase,
+        workers: bool,
+        forwarder_env: &[(&str, &str)],
+    ) -> Self {
+        shared::telemetry::init(&shared::config::TelemetryConfig {
+            log_level: "warn".into(),
+            log_json: false,
+        });
         let receiver = Receiver::bind(SocketAddr::from(([127, 0, 0, 1], 0))).expect("receiver");
         let (moog, moog_url) = (
             receiver.state.clone(),
@@ -100,7 +116,7 @@ impl Sandbox {
         alerter.redis = redis.config.clone();
         alerter.db = db.config.clone();
 
-        let mut forwarder = ForwarderConfig::from_env(&Env::new(&env(&[
+        let mut forwarder_vars = vec![
             ("POD_NAME", "e2e-forwarder"),
             ("METRICS_PORT_MOOG", "0"),
             ("HEALTH_PORT_MOOG", "0"),
@@ -114,8 +130,10 @@ impl Sandbox {
             ("MOOG_RETRY_MAX_DELAY", "0.5"),
             ("MOOG_MAX_RETRIES", "20"),
             ("CIRCUIT_BREAKER_TIMEOUT", "1"),
-        ])))
-        .expect("forwarder config");
+        ];
+        forwarder_vars.extend_from_slice(forwarder_env);
+        let mut forwarder =
+            ForwarderConfig::from_env(&Env::new(&env(&forwarder_vars))).expect("forwarder config");
         forwarder.redis = redis.config.clone();
 
         let mut webui = WebuiConfig::from_env(&Env::new(&env(&[
@@ -143,6 +161,7 @@ impl Sandbox {
             db,
             redis,
             moog,
+            moog_url,
             http,
             udp,
             tcp,
@@ -167,11 +186,13 @@ impl Sandbox {
             worker_metrics: Vec::new(),
             stop_moog,
         };
-        for pod in ALERTERS {
-            sandbox.start_alerter(pod).await;
-        }
-        for pod in FORWARDERS {
-            sandbox.start_forwarder(pod).await;
+        if workers {
+            for pod in ALERTERS {
+                sandbox.start_alerter(pod).await;
+            }
+            for pod in FORWARDERS {
+                sandbox.start_forwarder(pod).await;
+            }
         }
         sandbox
     }
@@ -210,15 +231,24 @@ impl Sandbox {
         metrics
     }
 
-    /// Crashes the service `name`: its task is aborted mid-work, so nothing of its shutdown
-    /// runs (its heartbeat expires on its own; its processing list stays for the janitor).
-    pub async fn crash(&mut self, name: &str) {
+    fn take_service(&mut self, name: &str) -> RunningService {
         let at = self
             .services
             .iter()
             .position(|(n, _)| n == name)
             .unwrap_or_else(|| panic!("no running service {name}"));
-        let (_, service) = self.services.remove(at);
+        self.services.remove(at).1
+    }
+
+    /// Stops the service `name` the way a signal would (a clean shutdown).
+    pub async fn stop_one(&mut self, name: &str) {
+        self.take_service(name).stop().await;
+    }
+
+    /// Crashes the service `name`: its task is aborted mid-work, so nothing of its shutdown
+    /// runs (its heartbeat expires on its own; its processing list stays for the janitor).
+    pub async fn crash(&mut self, name: &str) {
+        let service = self.take_service(name);
         service.task.abort();
         let _ = service.task.await;
     }
