@@ -214,12 +214,10 @@ async fn crashed_workers_replaced_under_new_names_lose_nothing_the_janitor_retur
     assert!(held > 0, "the crashed alerter left items behind");
     sandbox.start_alerter("e2e-alerter-3").await;
 
-    sandbox
-        .moog
-        .set_behaviour(moog_forwarder::receiver::Behaviour {
-            delay_ms: 300,
-            ..Default::default()
-        });
+    sandbox.moog.set_behaviour(mutt_tools::receiver::Behaviour {
+        delay_ms: 300,
+        ..Default::default()
+    });
     lock.rollback().await.expect("unlock");
     eventually(WAIT, "the first forwarder to hold alerts", || async {
         (llen(&sandbox.redis, &dead_forwarder).await > 0).then_some(())

@@ -3,7 +3,7 @@
 #![allow(dead_code)] // each test file uses a different part
 
 use moog_forwarder::Forwarder;
-use moog_forwarder::receiver::{Behaviour, Receiver, ReceiverState};
+use mutt_tools::receiver::{Behaviour, Receiver, ReceiverState};
 use serde_json::{Map, Value, json};
 use shared::config::{Env, ForwarderConfig};
 use shared::event::{Alert, EventId, MoogSeverity};

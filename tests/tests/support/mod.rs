@@ -8,7 +8,7 @@
 
 pub mod v25;
 
-use moog_forwarder::receiver::{Behaviour, Received, Receiver, ReceiverState};
+use mutt_tools::receiver::{Behaviour, Received, Receiver, ReceiverState};
 use serde_json::Value;
 use shared::config::{AlerterConfig, Env, ForwarderConfig, IngestorConfig, WebuiConfig};
 use shared::testing::{RunningService, TestDatabase, TestRedis, eventually};

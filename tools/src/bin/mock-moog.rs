@@ -1,4 +1,4 @@
-//! `mock-moog`: the local webhook receiver as a process (see `moog_forwarder::receiver`).
+//! `mock-moog`: the local webhook receiver as a process (see `mutt_tools::receiver`).
 
 use clap::Parser;
 use std::net::SocketAddr;
@@ -16,7 +16,7 @@ struct Cli {
     #[arg(
         long,
         env = "LOG_LEVEL",
-        default_value = "info,moog_forwarder::receiver=debug"
+        default_value = "info,mutt_tools::receiver=debug"
     )]
     log_level: String,
 }
@@ -28,7 +28,7 @@ async fn main() -> std::process::ExitCode {
         log_level: cli.log_level.clone(),
         log_json: false,
     });
-    let receiver = match moog_forwarder::receiver::Receiver::bind(cli.listen) {
+    let receiver = match mutt_tools::receiver::Receiver::bind(cli.listen) {
         Ok(receiver) => receiver,
         Err(error) => {
             eprintln!("mock-moog: cannot listen on {}: {error}", cli.listen);

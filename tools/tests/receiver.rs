@@ -1,6 +1,6 @@
 //! The local webhook receiver records requests and answers as told.
 
-use moog_forwarder::receiver::{Behaviour, Receiver};
+use mutt_tools::receiver::{Behaviour, Receiver};
 use std::net::SocketAddr;
 use tokio_util::sync::CancellationToken;
 
