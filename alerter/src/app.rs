@@ -6,12 +6,12 @@ use crate::cache::{self, RoutingCache};
 use crate::hits::RuleHits;
 use crate::metrics::AlerterMetrics;
 use crate::pressure::{Pressure, Thresholds};
-use crate::worker::{DYNAMIC_KEYS, Settings, Worker};
+use crate::worker::{DYNAMIC_SETTINGS, Settings, Worker};
 use anyhow::Context;
 use prometheus::Registry;
 use shared::admin::AdminServer;
 use shared::config::AlerterConfig;
-use shared::dynamic_config::DynamicConfig;
+use shared::dynamic_config::{DynamicConfig, DynamicSetting};
 use shared::keys::WorkerRole;
 use shared::queue::{
     Heartbeat, InFlight, Janitor, Presence, ReliableQueue, return_orphans_periodically,
@@ -50,7 +50,7 @@ impl Alerter {
         cache.reload().await.context("loading the rules")?;
         let dynamic = DynamicConfig::new(config.dynamic_config.0);
         dynamic
-            .refresh(&mut redis.clone(), &config.redis.keys, DYNAMIC_KEYS)
+            .refresh(&mut redis.clone(), &config.redis.keys, DYNAMIC_SETTINGS)
             .await
             .context("reading dynamic config")?;
 
@@ -179,7 +179,7 @@ impl Alerter {
         tasks.spawn(dynamic.clone().run(
             redis.clone(),
             worker.keys.clone(),
-            DYNAMIC_KEYS,
+            DYNAMIC_SETTINGS,
             background.clone(),
         ));
         let static_reload = config.cache_reload_interval;
@@ -187,7 +187,7 @@ impl Alerter {
             move || {
                 Duration::from_secs(
                     dynamic
-                        .get("cache_reload_interval", static_reload.as_secs())
+                        .get(DynamicSetting::CacheReloadInterval, static_reload.as_secs())
                         .max(1),
                 )
             },

@@ -9,7 +9,7 @@
 
 use crate::metrics::AlerterMetrics;
 use redis::aio::ConnectionManager;
-use shared::dynamic_config::DynamicConfig;
+use shared::dynamic_config::{DynamicConfig, DynamicSetting};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -53,12 +53,13 @@ impl Pressure {
     /// How long to wait before taking more, when the alert queue is over the shed
     /// threshold.
     pub fn defer(&self) -> Option<Duration> {
-        let shed = self
-            .dynamic
-            .get("alerter_queue_shed_threshold", self.thresholds.shed);
+        let shed = self.dynamic.get(
+            DynamicSetting::AlerterQueueShedThreshold,
+            self.thresholds.shed,
+        );
         (self.alert_queue_depth.load(Ordering::Relaxed) > shed).then(|| {
             let ms = self.dynamic.get(
-                "alerter_defer_sleep_ms",
+                DynamicSetting::AlerterDeferSleepMs,
                 self.thresholds.defer_sleep.as_millis() as u64,
             );
             Duration::from_millis(ms.max(1))
@@ -100,9 +101,10 @@ impl Pressure {
             self.alert_queue_depth.store(alerts, Ordering::Relaxed);
             metrics.queue_depth.set(alerts as i64);
             metrics.dlq_depth.set(dead as i64);
-            let warn_at = self
-                .dynamic
-                .get("alerter_queue_warn_threshold", self.thresholds.warn);
+            let warn_at = self.dynamic.get(
+                DynamicSetting::AlerterQueueWarnThreshold,
+                self.thresholds.warn,
+            );
             if alerts > warn_at && last_warning.is_none_or(|t| t.elapsed() >= WARNING_INTERVAL) {
                 last_warning = Some(Instant::now());
                 tracing::warn!(queue = %alert_queue, depth = alerts, threshold = warn_at, "alert queue is backing up");

@@ -20,7 +20,7 @@ use crate::unhandled;
 use chrono::{DateTime, Utc};
 use redis::aio::ConnectionManager;
 use serde_json::Value;
-use shared::dynamic_config::DynamicConfig;
+use shared::dynamic_config::{DynamicConfig, DynamicSetting};
 use shared::event::{Alert, Event, EventId};
 use shared::keys::RedisKeys;
 use shared::queue::{Failure, InFlight, Item, ReliableQueue, push_batch};
@@ -36,14 +36,14 @@ const LEGACY_EVENT_NAMESPACE: uuid::Uuid =
     uuid::Uuid::from_u128(0x6d75_7474_2d72_732d_6576_656e_7400_0001);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
-/// The dynamic-config keys the alerter reads.
-pub const DYNAMIC_KEYS: &[&str] = &[
-    "cache_reload_interval",
-    "unhandled_threshold",
-    "unhandled_expiry_seconds",
-    "alerter_queue_warn_threshold",
-    "alerter_queue_shed_threshold",
-    "alerter_defer_sleep_ms",
+/// The dynamic settings the alerter reads.
+pub const DYNAMIC_SETTINGS: &[DynamicSetting] = &[
+    DynamicSetting::CacheReloadInterval,
+    DynamicSetting::UnhandledThreshold,
+    DynamicSetting::UnhandledExpirySeconds,
+    DynamicSetting::AlerterQueueWarnThreshold,
+    DynamicSetting::AlerterQueueShedThreshold,
+    DynamicSetting::AlerterDeferSleepMs,
 ];
 
 #[derive(Clone)]
@@ -450,12 +450,15 @@ impl Worker {
         }
         let threshold = self
             .dynamic
-            .get("unhandled_threshold", self.settings.unhandled_threshold)
+            .get(
+                DynamicSetting::UnhandledThreshold,
+                self.settings.unhandled_threshold,
+            )
             .max(1);
         let expiry = self
             .dynamic
             .get(
-                "unhandled_expiry_seconds",
+                DynamicSetting::UnhandledExpirySeconds,
                 self.settings.unhandled_expiry_secs,
             )
             .max(1);

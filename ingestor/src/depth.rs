@@ -4,6 +4,7 @@
 //! most one sampling interval of traffic.
 
 use redis::aio::ConnectionManager;
+use shared::dynamic_config::DynamicSetting;
 use shared::keys::RedisKeys;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -50,7 +51,8 @@ impl QueueDepth {
     ) -> redis::RedisResult<()> {
         let mut pipe = redis::pipe();
         pipe.cmd("LLEN").arg(&keys.ingest_queue);
-        pipe.cmd("GET").arg(keys.config("max_ingest_queue_size"));
+        pipe.cmd("GET")
+            .arg(keys.config(DynamicSetting::MaxIngestQueueSize.key()));
         let (depth, dynamic_cap): (u64, Option<String>) = pipe.query_async(conn).await?;
         let cap = if dynamic {
             // As in v2.5, a value that is not a number falls back to the static cap.

@@ -12,7 +12,7 @@ use anyhow::Context;
 use prometheus::Registry;
 use shared::admin::AdminServer;
 use shared::config::ForwarderConfig;
-use shared::dynamic_config::DynamicConfig;
+use shared::dynamic_config::{DynamicConfig, DynamicSetting};
 use shared::keys::WorkerRole;
 use shared::queue::{
     Heartbeat, InFlight, Janitor, Presence, ReliableQueue, return_orphans_periodically,
@@ -26,7 +26,10 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-const DYNAMIC_KEYS: &[&str] = &["moog_rate_limit", "moog_rate_period"];
+const DYNAMIC_SETTINGS: &[DynamicSetting] = &[
+    DynamicSetting::MoogRateLimit,
+    DynamicSetting::MoogRatePeriod,
+];
 /// How long the taker waits for more free delivery slots before taking a smaller batch.
 const GATHER_WAIT: Duration = Duration::from_millis(2);
 /// How often due retries are moved back to the alert queue: a retry waits at most this
@@ -69,7 +72,7 @@ impl Forwarder {
         });
         let dynamic = DynamicConfig::new(config.dynamic_config.0);
         dynamic
-            .refresh(&mut redis.clone(), &keys, DYNAMIC_KEYS)
+            .refresh(&mut redis.clone(), &keys, DYNAMIC_SETTINGS)
             .await
             .context("reading dynamic config")?;
         let courier = Arc::new(Courier {
@@ -168,7 +171,7 @@ impl Forwarder {
         tasks.spawn(courier.dynamic.clone().run(
             redis.clone(),
             courier.keys.clone(),
-            DYNAMIC_KEYS,
+            DYNAMIC_SETTINGS,
             background.clone(),
         ));
         tasks.spawn(promote_retries(

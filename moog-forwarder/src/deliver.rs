@@ -12,7 +12,7 @@ use crate::webhook::{self, AlertView, Delivery};
 use redis::aio::ConnectionManager;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
-use shared::dynamic_config::DynamicConfig;
+use shared::dynamic_config::{DynamicConfig, DynamicSetting};
 use shared::keys::RedisKeys;
 use shared::queue::{Failure, InFlight, ReliableQueue};
 use shared::rate_limit::{MoogLimiter, Tokens};
@@ -104,10 +104,15 @@ impl Courier {
                     }
                 }
             }
-            let limit = self.dynamic.get("moog_rate_limit", self.rate_limit);
+            let limit = self
+                .dynamic
+                .get(DynamicSetting::MoogRateLimit, self.rate_limit);
             let period = Duration::from_secs_f64(
                 self.dynamic
-                    .get("moog_rate_period", self.rate_period.as_secs_f64())
+                    .get(
+                        DynamicSetting::MoogRatePeriod,
+                        self.rate_period.as_secs_f64(),
+                    )
                     .max(0.001),
             );
             match self

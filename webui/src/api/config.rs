@@ -25,7 +25,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 pub(crate) async fn current(state: &AppState) -> Result<Vec<Option<String>>, ApiError> {
-    let keys: Vec<String> = SETTINGS.iter().map(|s| state.keys.config(s.key)).collect();
+    let keys: Vec<String> = SETTINGS
+        .iter()
+        .map(|s| state.keys.config(s.key()))
+        .collect();
     Ok(redis::cmd("MGET")
         .arg(&keys)
         .query_async(&mut state.redis.clone())
@@ -39,9 +42,9 @@ pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> ApiRes
     let mut settings = Vec::new();
     for (s, value) in SETTINGS.iter().zip(values) {
         if let Some(v) = &value {
-            config.insert(s.key.into(), v.clone().into());
+            config.insert(s.key().into(), v.clone().into());
         }
-        settings.push(json!({"key": s.key, "value": value, "read_by": s.read_by, "description": s.description}));
+        settings.push(json!({"key": s.key(), "value": value, "read_by": s.read_by, "description": s.description}));
     }
     Ok(HttpResponse::Ok().json(json!({"config": config, "settings": settings})))
 }
@@ -59,7 +62,7 @@ pub(crate) async fn set(
             *key,
             SETTINGS
                 .iter()
-                .map(|s| s.key)
+                .map(|s| s.key())
                 .collect::<Vec<_>>()
                 .join(", ")
         ))
@@ -70,7 +73,7 @@ pub(crate) async fn set(
         .ok_or_else(|| ApiError::bad("Missing 'value' in request body"))?;
     let new_value = normalise(setting, value).map_err(ApiError::BadRequest)?;
     let reason = body.text("reason", 10_000)?.flatten();
-    let redis_key = state.keys.config(setting.key);
+    let redis_key = state.keys.config(setting.key());
     let mut redis = state.redis.clone();
 
     let mut conn = state.pool.get().await?;
@@ -92,8 +95,8 @@ pub(crate) async fn set(
             record_id: 0,
             old_values: old_value
                 .as_ref()
-                .map(|v| json!({"key": setting.key, "value": v})),
-            new_values: Some(json!({"key": setting.key, "value": new_value})),
+                .map(|v| json!({"key": setting.key(), "value": v})),
+            new_values: Some(json!({"key": setting.key(), "value": new_value})),
             reason: reason.as_deref(),
             correlation_id: Some(&correlation_id(&req)),
         },
@@ -117,11 +120,11 @@ pub(crate) async fn set(
     }
     let _: Result<i64, _> = redis::cmd("PUBLISH")
         .arg(state.keys.config_updates_channel())
-        .arg(setting.key)
+        .arg(setting.key())
         .query_async(&mut redis)
         .await;
     Ok(HttpResponse::Ok()
-        .json(json!({"key": setting.key, "old_value": old_value, "new_value": new_value})))
+        .json(json!({"key": setting.key(), "old_value": old_value, "new_value": new_value})))
 }
 
 pub(crate) async fn history(
