@@ -96,3 +96,31 @@ fn the_committed_corpus_is_what_its_generator_makes() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn the_rule_engine_is_pure_it_imports_no_io() {
+    let dir = root().join("shared/src/rules");
+    let io = [
+        "crate::store",
+        "deadpool",
+        "tokio",
+        "redis",
+        "reqwest",
+        "actix",
+    ];
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("shared/src/rules") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&path).expect("source");
+        for line in text.lines().filter(|l| l.trim_start().starts_with("use ")) {
+            if io.iter().any(|c| line.contains(c)) {
+                found.push(format!("{}: {line}", path.display()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "IO in the rule engine:\n{}",
+        found.join("\n")
+    );
+}

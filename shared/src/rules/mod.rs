@@ -11,6 +11,7 @@ pub mod routing;
 
 pub use engine::{EventView, RuleSet, Verdict};
 pub use model::{MatchType, Rule, RuleError, compile_pattern};
+pub use routing::RoutingData;
 
 #[cfg(test)]
 mod tests;

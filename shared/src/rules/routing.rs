@@ -5,8 +5,17 @@
 
 use super::{EventView, Rule, RuleError, RuleSet, Verdict};
 use crate::event::Event;
-use crate::store::rules::RoutingData;
 use std::collections::{HashMap, HashSet};
+
+/// Everything the alerter routes with: the active rules, the development hosts and the
+/// device teams (read from PostgreSQL by `store::rules::load_routing`; this module does no
+/// IO).
+#[derive(Clone, Debug, Default)]
+pub struct RoutingData {
+    pub rules: Vec<Rule>,
+    pub dev_hosts: HashSet<String>,
+    pub teams: HashMap<String, String>,
+}
 
 /// The handlings that send an alert to Moog (compared case-insensitively).
 const FORWARDING_HANDLINGS: [&str; 3] = ["page_and_ticket", "page_only", "ticket_only"];

@@ -1,17 +1,9 @@
 //! Reading what the alerter caches: active rules, development hosts, device teams.
 
 use crate::event::Severity;
+pub use crate::rules::RoutingData;
 use crate::rules::{MatchType, Rule};
 use deadpool_postgres::Pool;
-use std::collections::{HashMap, HashSet};
-
-/// Everything the alerter routes with, read in one transaction so the three agree.
-#[derive(Clone, Debug, Default)]
-pub struct RoutingData {
-    pub rules: Vec<Rule>,
-    pub dev_hosts: HashSet<String>,
-    pub teams: HashMap<String, String>,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -23,6 +15,7 @@ pub enum LoadError {
     MatchType { id: i32, match_type: String },
 }
 
+/// Everything the alerter routes with, read in one transaction so the three agree.
 pub async fn load_routing(pool: &Pool) -> Result<RoutingData, LoadError> {
     let mut conn = pool.get().await?;
     let tx = conn.build_transaction().read_only(true).start().await?;
