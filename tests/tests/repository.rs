@@ -124,3 +124,23 @@ fn the_rule_engine_is_pure_it_imports_no_io() {
         found.join("\n")
     );
 }
+
+#[test]
+fn every_path_in_where_things_live_exists() {
+    let root = root();
+    let doc = std::fs::read_to_string(root.join("docs/architecture.md")).expect("architecture");
+    let section = doc
+        .split("## Where things live")
+        .nth(1)
+        .expect("docs/architecture.md has a \"Where things live\" section");
+    let section = section.split("\n## ").next().unwrap_or(section);
+    let paths: Vec<&str> = section
+        .lines()
+        .filter(|l| l.starts_with('|'))
+        .filter_map(|l| l.rsplit('|').nth(1))
+        .flat_map(|cell| cell.split('`').skip(1).step_by(2))
+        .collect();
+    assert!(paths.len() > 30, "found the table: {paths:?}");
+    let missing: Vec<&&str> = paths.iter().filter(|p| !root.join(p).exists()).collect();
+    assert!(missing.is_empty(), "listed but not there: {missing:?}");
+}
