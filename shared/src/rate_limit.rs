@@ -124,6 +124,17 @@ pub enum Tokens {
     Wait(Duration),
 }
 
+impl Tokens {
+    /// The `{granted, wait_ms}` both limiter scripts answer.
+    fn from_reply(granted: u64, wait_ms: u64) -> Self {
+        if granted >= 1 {
+            Self::Granted(granted)
+        } else {
+            Self::Wait(Duration::from_millis(wait_ms.max(1)))
+        }
+    }
+}
+
 /// A sliding-window limit shared through Redis.
 #[derive(Clone, Debug)]
 pub struct SlidingWindowLimiter {
@@ -209,11 +220,7 @@ impl TokenBucket {
             .arg(wanted.max(1))
             .invoke_async(conn)
             .await?;
-        Ok(if granted >= 1 {
-            Tokens::Granted(granted)
-        } else {
-            Tokens::Wait(Duration::from_millis(wait_ms.max(1)))
-        })
+        Ok(Tokens::from_reply(granted, wait_ms))
     }
 }
 
@@ -247,11 +254,7 @@ impl V25SlidingLog {
             .arg(uuid::Uuid::new_v4().simple().to_string())
             .invoke_async(conn)
             .await?;
-        Ok(if admitted >= 1 {
-            Tokens::Granted(admitted)
-        } else {
-            Tokens::Wait(Duration::from_millis(wait_ms.max(1)))
-        })
+        Ok(Tokens::from_reply(admitted, wait_ms))
     }
 }
 

@@ -6,10 +6,6 @@
 use shared::store;
 use shared::testing::TestDatabase;
 
-async fn v25_database() -> TestDatabase {
-    TestDatabase::v25().await
-}
-
 /// Every v2.5 table's rows (v2.5's own columns, in id order) as one text per table.
 async fn rows(db: &TestDatabase) -> Vec<(String, i64, String)> {
     let conn = db.pool.get().await.expect("connection");
@@ -68,7 +64,7 @@ async fn column_exists(db: &TestDatabase, table: &str, column: &str) -> bool {
 
 #[tokio::test]
 async fn migrate_adopts_a_v25_database_in_place_keeping_every_row_and_a_second_run_does_nothing() {
-    let db = v25_database().await;
+    let db = TestDatabase::v25().await;
     let before = rows(&db).await;
     assert!(
         before.iter().all(|(_, n, _)| *n > 0),
@@ -96,7 +92,7 @@ async fn migrate_adopts_a_v25_database_in_place_keeping_every_row_and_a_second_r
 
 #[tokio::test]
 async fn v25s_own_statements_still_work_after_the_migration() {
-    let db = v25_database().await;
+    let db = TestDatabase::v25().await;
     store::migrate(&db.pool).await.expect("migrate");
     let conn = db.pool.get().await.expect("connection");
     // v2.5's alerter: the audit insert without event_id, the timestamp as sent, into this
@@ -179,7 +175,7 @@ async fn v25s_own_statements_still_work_after_the_migration() {
 
 #[tokio::test]
 async fn a_migration_that_fails_leaves_the_v25_database_as_it_was() {
-    let db = v25_database().await;
+    let db = TestDatabase::v25().await;
     // Something a site might have made by hand: a table named like one of ours, with
     // other columns, so that a later migration (V4's index on api_keys.name) fails.
     db.pool

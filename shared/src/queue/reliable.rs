@@ -214,18 +214,9 @@ impl ReliableQueue {
         let mut batch = Vec::with_capacity(max.max(1));
         batch.push(first);
         if max > 1 {
-            batch.extend(self.take_waiting(conn, max - 1).await?);
+            batch.extend(move_oldest(conn, &self.source, &self.processing, max - 1).await?);
         }
         Ok(batch)
-    }
-
-    /// Moves up to `max` items that are waiting now into this worker's processing list,
-    /// oldest first, without blocking: one script, one round trip.
-    pub async fn take_waiting<C>(&self, conn: &mut C, max: usize) -> Result<Vec<Item>, QueueError>
-    where
-        C: ConnectionLike + Send,
-    {
-        Ok(move_oldest(conn, &self.source, &self.processing, max).await?)
     }
 
     /// Returns to the source queue (at the consumers' end) the items of this worker's

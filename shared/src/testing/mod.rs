@@ -17,7 +17,7 @@ pub use counting::CountingConnection;
 pub use database::TestDatabase;
 pub use process::{ChildProcess, free_tcp_port, free_udp_port};
 pub use proxy::TcpProxy;
-pub use redis::{PrivateRedis, TestRedis, parse_command_calls};
+pub use redis::{PrivateRedis, TestRedis};
 pub use service::RunningService;
 
 use std::future::Future;

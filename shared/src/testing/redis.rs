@@ -187,7 +187,7 @@ impl PrivateRedis {
         TestRedis::on_with("127.0.0.1", self.port, self.password.as_deref()).await
     }
 
-    /// Calls per command since start (or [`PrivateRedis::reset_stats`]), from `INFO
+    /// Calls per command since start, from `INFO
     /// commandstats`, which counts the commands scripts run too. `INFO` itself is left
     /// out, so that reading twice adds nothing.
     pub async fn command_calls(&self) -> std::collections::BTreeMap<String, u64> {
@@ -222,24 +222,10 @@ impl PrivateRedis {
             .collect();
         (value, delta)
     }
-
-    /// `CONFIG RESETSTAT`.
-    pub async fn reset_stats(&self) {
-        let mut conn = self
-            .client()
-            .get_multiplexed_async_connection()
-            .await
-            .expect("private redis answers");
-        let () = redis::cmd("CONFIG")
-            .arg("RESETSTAT")
-            .query_async(&mut conn)
-            .await
-            .expect("CONFIG RESETSTAT");
-    }
 }
 
 /// `cmdstat_<name>:calls=<n>,…` lines to calls per command, `info` and `config` left out.
-pub fn parse_command_calls(info: &str) -> std::collections::BTreeMap<String, u64> {
+fn parse_command_calls(info: &str) -> std::collections::BTreeMap<String, u64> {
     info.lines()
         .filter_map(|line| {
             let (name, rest) = line.strip_prefix("cmdstat_")?.split_once(':')?;
