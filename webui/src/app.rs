@@ -72,7 +72,7 @@ impl Webui {
     /// The service itself, until `shutdown` (which a Sentinel failover cancels too).
     async fn serve(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         tracing::info!(addr = %self.addr, "web UI listening");
-        let mirror = tokio::spawn(crate::keys::mirror_periodically(
+        let mirror = tokio::spawn(crate::service::keys::mirror_periodically(
             self.state.pool.clone(),
             self.state.redis.clone(),
             self.state.keys.clone(),

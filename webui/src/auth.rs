@@ -6,7 +6,7 @@
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use actix_web::{HttpMessage, HttpRequest, web};
+use actix_web::{HttpRequest, web};
 use secrecy::ExposeSecret;
 use shared::store::api_keys::{self, KeyHolder, Scope};
 use std::collections::HashMap;
@@ -37,12 +37,6 @@ fn web_query(req: &HttpRequest) -> Option<String> {
         .remove("api_key")
 }
 
-/// A caller the HTML UI has already identified by their session (and, for a change, by
-/// the form's CSRF token). The UI sets it on the request's extensions before it calls an
-/// API handler; nothing a client sends can set it.
-#[derive(Clone, Debug)]
-pub struct SessionCaller(pub KeyHolder);
-
 /// Whose key this is: the static `WEBUI_API_KEY` (admin) or a named key; `None` when it
 /// is neither.
 pub async fn holder_of(state: &AppState, key: &str) -> Result<Option<KeyHolder>, ApiError> {
@@ -63,19 +57,10 @@ pub async fn authorize(
     state: &AppState,
     needed: Scope,
 ) -> Result<KeyHolder, ApiError> {
-    let from_session = req
-        .extensions()
-        .get::<SessionCaller>()
-        .map(|caller| caller.0.clone());
-    let holder = match from_session {
-        Some(holder) => holder,
-        None => {
-            let key = presented_key(req).ok_or(ApiError::Unauthorized)?;
-            holder_of(state, &key)
-                .await?
-                .ok_or(ApiError::Unauthorized)?
-        }
-    };
+    let key = presented_key(req).ok_or(ApiError::Unauthorized)?;
+    let holder = holder_of(state, &key)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
     if holder.may(needed) {
         Ok(holder)
     } else {

@@ -97,7 +97,7 @@ pub async fn run(command: Command, env: &dyn EnvSource) -> anyhow::Result<()> {
                 .await?
                 .shared()
                 .await?;
-            crate::keys::mirror(&pool, &mut redis, &config.redis.keys)
+            crate::service::keys::mirror(&pool, &mut redis, &config.redis.keys)
                 .await
                 .context("mirroring the keys to Redis (run `webui serve` to retry)")?;
         }

@@ -8,15 +8,16 @@
 //! data lifecycle once, see `shared::retention`), `dlq …` and `v25-check` ([`v25_check`]:
 //! is a v2.5 site's database and Redis ready for the next step of a swap).
 //!
-//! [`ui`] serves the HTML pages for operators on the same port, as a view over the API's
-//! own handlers.
+//! [`service`] is the one place each concept (rules, hosts and teams, audit, config,
+//! DLQs, dashboard, keys) keeps its SQL, checks and audit rows; the JSON [`api`] and the
+//! HTML pages of [`ui`] (for operators, on the same port) are two faces over it.
 
 pub mod api;
 pub mod app;
 pub mod auth;
 pub mod commands;
 pub mod error;
-pub mod keys;
+pub mod service;
 pub mod state;
 pub mod ui;
 pub mod v25_check;

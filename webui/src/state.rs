@@ -15,7 +15,7 @@ pub struct AppState {
     pub static_key: Option<SecretString>,
     pub max_poison_retries: u32,
     /// The dashboard body, reused for `METRICS_CACHE_TTL`.
-    pub dashboard: std::sync::Arc<crate::api::DashboardCache>,
+    pub dashboard: std::sync::Arc<crate::service::dashboard::DashboardCache>,
     pub dashboard_ttl: std::time::Duration,
     /// `AUDIT_LOG_PAGE_SIZE`: rows per page of the audit and config-audit lists when the
     /// request names no limit.

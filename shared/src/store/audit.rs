@@ -85,3 +85,103 @@ pub async fn insert_batch(pool: &Pool, rows: &[AuditRow]) -> Result<u64, AuditEr
         )
         .await?)
 }
+
+/// A row of the event audit, as operators see it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct EventRecord {
+    pub id: i64,
+    pub event_timestamp: super::Stamp,
+    pub hostname: String,
+    pub matched_rule_id: Option<i32>,
+    pub handling_decision: String,
+    pub forwarded_to_moog: bool,
+    pub raw_message: Option<String>,
+    pub event_id: Option<Uuid>,
+}
+
+/// What an event search matches; every filter optional.
+#[derive(Clone, Debug, Default)]
+pub struct EventFilter {
+    pub hostname: Option<String>,
+    pub rule_id: Option<i32>,
+    pub from: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// A page of the events `filter` matches, newest first, and how many match, counted up
+/// to `count_cap` (the table can hold hundreds of millions of rows: it is never counted
+/// in full).
+pub async fn search(
+    client: &impl deadpool_postgres::GenericClient,
+    filter: &EventFilter,
+    limit: i64,
+    offset: i64,
+    count_cap: i64,
+) -> Result<(Vec<EventRecord>, i64), tokio_postgres::Error> {
+    let mut sql = super::search::Filter::default();
+    if let Some(host) = filter.hostname.clone() {
+        sql.add("hostname = ?", host);
+    }
+    if let Some(rule) = filter.rule_id {
+        sql.add("matched_rule_id = ?", rule);
+    }
+    if let Some(from) = filter.from {
+        sql.add("event_timestamp >= ?", from);
+    }
+    if let Some(until) = filter.until {
+        sql.add("event_timestamp <= ?", until);
+    }
+    let rows = client
+        .query(
+            &format!(
+                "SELECT id, event_timestamp, hostname, matched_rule_id, handling_decision, forwarded_to_moog, \
+                 raw_message, event_id FROM event_audit_log {} ORDER BY event_timestamp DESC, id DESC \
+                 LIMIT {} OFFSET {}",
+                sql.sql(),
+                sql.next(1),
+                sql.next(2)
+            ),
+            &sql.params(&[&limit, &offset]),
+        )
+        .await?;
+    let total: i64 = client
+        .query_one(
+            &format!(
+                "SELECT count(*) FROM (SELECT 1 FROM event_audit_log {} LIMIT {}) capped",
+                sql.sql(),
+                sql.next(1)
+            ),
+            &sql.params(&[&count_cap]),
+        )
+        .await?
+        .get(0);
+    let records = rows
+        .iter()
+        .map(|r| EventRecord {
+            id: r.get("id"),
+            event_timestamp: super::Stamp(r.get("event_timestamp")),
+            hostname: r.get("hostname"),
+            matched_rule_id: r.get("matched_rule_id"),
+            handling_decision: r.get("handling_decision"),
+            forwarded_to_moog: r.get("forwarded_to_moog"),
+            raw_message: r.get("raw_message"),
+            event_id: r.get("event_id"),
+        })
+        .collect();
+    Ok((records, total))
+}
+
+/// Whether any audit row names rule `id` (such a rule cannot be deleted: the foreign key
+/// is `ON DELETE RESTRICT`).
+pub async fn refers_to_rule(
+    client: &impl deadpool_postgres::GenericClient,
+    id: i32,
+) -> Result<bool, tokio_postgres::Error> {
+    Ok(client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM event_audit_log WHERE matched_rule_id = $1)",
+            &[&id],
+        )
+        .await?
+        .get(0))
+}

@@ -1,16 +1,21 @@
 //! PostgreSQL: the connection pool, the embedded migrations of `sql/`, the schema-version
 //! check every service runs at start-up, partitions ahead, retention of the audit tables,
-//! and the v2.5 sample data.
+//! and the v2.5 sample data. Each table's statements live in one module: `rules`
+//! (`alert_rules`), `hosts` (`development_hosts`, `device_teams`), `audit`
+//! (`event_audit_log`), `config_audit` (`config_audit_log`), `api_keys`.
 
 pub mod api_keys;
 pub mod audit;
 pub mod config_audit;
+pub mod hosts;
 mod migrations;
 mod partitions;
 mod pool;
 pub mod retention;
 pub mod rules;
+mod search;
 mod seed;
+mod stamp;
 
 pub use migrations::{
     MigrationReport, SchemaError, check_schema, latest_version, migrate, schema_version,
@@ -21,6 +26,7 @@ pub use partitions::{
 };
 pub use pool::{PoolError, connect};
 pub use seed::{SeedReport, seed_v25_samples};
+pub use stamp::Stamp;
 
 pub use deadpool_postgres::Pool;
 

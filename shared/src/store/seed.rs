@@ -2,8 +2,11 @@
 //! local stack and demos. Seeding is idempotent and, like every configuration change,
 //! audited in `config_audit_log` in the same transaction.
 
+use super::config_audit::{self, ConfigChange};
+use super::hosts::{self, TeamMapping};
+use super::rules::{self, RuleValues};
 use deadpool_postgres::Pool;
-use serde_json::json;
+use serde_json::{Value, json};
 
 struct SampleRule {
     name: &'static str,
@@ -101,71 +104,69 @@ pub struct SeedReport {
 const CHANGED_BY: &str = "seed";
 const REASON: &str = "MUTT v2.5 sample data";
 
+impl SampleRule {
+    fn values(&self) -> RuleValues {
+        RuleValues {
+            name: Some(self.name.into()),
+            description: None,
+            match_string: self.match_string.map(Into::into),
+            trap_oid: self.trap_oid.map(Into::into),
+            syslog_severity: None,
+            match_type: self.match_type.into(),
+            priority: self.priority,
+            prod_handling: self.prod_handling.into(),
+            dev_handling: self.dev_handling.into(),
+            team_assignment: self.team.into(),
+            is_active: true,
+        }
+    }
+}
+
+/// The audit row of a sample inserted.
+fn created(table_name: &'static str, record_id: i32, values: Value) -> ConfigChange<'static> {
+    ConfigChange {
+        changed_by: CHANGED_BY,
+        operation: "CREATE",
+        table_name,
+        record_id,
+        old_values: None,
+        new_values: Some(values),
+        reason: Some(REASON),
+        correlation_id: None,
+    }
+}
+
 /// Inserts whatever of the sample data is missing.
 pub async fn seed_v25_samples(pool: &Pool) -> Result<SeedReport, super::SchemaError> {
     let mut conn = pool.get().await?;
     let tx = conn.transaction().await?;
-    let audit = "INSERT INTO config_audit_log (changed_by, operation, table_name, record_id, new_values, reason) \
-                 VALUES ($1, 'CREATE', $2, $3, $4, $5)";
     let mut report = SeedReport::default();
     for r in &RULES {
-        let row = tx
-            .query_opt(
-                "INSERT INTO alert_rules (name, match_string, trap_oid, match_type, priority, prod_handling, dev_handling, team_assignment) \
-                 SELECT $1::varchar, $2::varchar, $3::varchar, $4::varchar, $5::int, $6::varchar, $7::varchar, $8::varchar \
-                 WHERE NOT EXISTS (SELECT 1 FROM alert_rules WHERE name = $1::varchar) \
-                 RETURNING id",
-                &[&r.name, &r.match_string, &r.trap_oid, &r.match_type, &r.priority, &r.prod_handling, &r.dev_handling, &r.team],
-            )
-            .await?;
-        if let Some(row) = row {
-            let id: i32 = row.get(0);
+        if let Some(id) = rules::insert_unless_named(&tx, &r.values()).await? {
             let values = json!({"name": r.name, "match_string": r.match_string, "trap_oid": r.trap_oid,
                 "match_type": r.match_type, "priority": r.priority, "prod_handling": r.prod_handling,
                 "dev_handling": r.dev_handling, "team_assignment": r.team, "is_active": true});
-            tx.execute(audit, &[&CHANGED_BY, &"alert_rules", &id, &values, &REASON])
-                .await?;
+            config_audit::record(&tx, &created("alert_rules", id, values)).await?;
             report.rules += 1;
         }
     }
     // Dev hosts and teams are keyed by hostname, not a number; their audit record_id is 0
     // and the hostname is in the values (see docs/compatibility.md).
     for host in DEV_HOSTS {
-        let n = tx
-            .execute(
-                "INSERT INTO development_hosts (hostname) VALUES ($1) ON CONFLICT DO NOTHING",
-                &[&host],
-            )
-            .await?;
-        if n == 1 {
-            tx.execute(
-                audit,
-                &[
-                    &CHANGED_BY,
-                    &"development_hosts",
-                    &0i32,
-                    &json!({"hostname": host}),
-                    &REASON,
-                ],
-            )
-            .await?;
+        if hosts::add_dev_host(&tx, host).await? {
+            let values = json!({"hostname": host});
+            config_audit::record(&tx, &created("development_hosts", 0, values)).await?;
             report.dev_hosts += 1;
         }
     }
     for (host, team) in TEAMS {
-        let n = tx
-            .execute(
-                "INSERT INTO device_teams (hostname, team_assignment) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                &[&host, &team],
-            )
-            .await?;
-        if n == 1 {
+        let mapping = TeamMapping {
+            hostname: host.into(),
+            team_assignment: team.into(),
+        };
+        if hosts::add_team(&tx, &mapping).await? {
             let values = json!({"hostname": host, "team_assignment": team});
-            tx.execute(
-                audit,
-                &[&CHANGED_BY, &"device_teams", &0i32, &values, &REASON],
-            )
-            .await?;
+            config_audit::record(&tx, &created("device_teams", 0, values)).await?;
             report.teams += 1;
         }
     }

@@ -1,135 +1,17 @@
-//! `GET /metrics` (under `/api/…`): the dashboard's data. v2.5's shape (`summary`,
-//! `chart_24h`) computed over wall-clock minutes: a minute without events counts as 0
-//! (v2.5 averaged over the minutes that had events, and SCANned the whole keyspace to find
-//! them). Plus queue depths and the breaker state, one Redis round trip in all. The body
-//! is reused for `METRICS_CACHE_TTL` seconds.
+//! `GET /metrics` (under `/api/…`): the dashboard's figures
+//! ([`crate::service::dashboard`]).
 
-use crate::auth::authorize;
+use super::reader;
 use crate::error::ApiResult;
+use crate::service::dashboard;
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, Duration, Utc};
-use serde_json::{Value, json};
-use shared::store::api_keys::Scope;
-use std::sync::Mutex;
-use std::time::Instant;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/metrics", web::get().to(metrics));
 }
 
-/// The last body and when it was made.
-#[derive(Default)]
-pub struct DashboardCache(Mutex<Option<(Instant, Value)>>);
-
-/// Rates in events per minute from the counts of the 60 complete minutes before now,
-/// newest first: the last minute, and the means over 15 and 60 minutes (2 decimals).
-pub fn rates(minutes: &[u64]) -> (f64, f64, f64) {
-    let mean = |n: usize| {
-        let sum: u64 = minutes.iter().take(n).sum();
-        (sum as f64 / n as f64 * 100.0).round() / 100.0
-    };
-    (mean(1), mean(15), mean(60))
-}
-
-fn count(value: Option<String>) -> u64 {
-    value.and_then(|v| v.parse().ok()).unwrap_or(0)
-}
-
-pub(crate) async fn compute(
-    state: &AppState,
-    now: DateTime<Utc>,
-) -> Result<Value, redis::RedisError> {
-    let keys = &state.keys;
-    let minute_keys: Vec<String> = (1..=60)
-        .map(|i| {
-            keys.ingest_counters(now - Duration::minutes(i))[0]
-                .0
-                .clone()
-        })
-        .collect();
-    let hours: Vec<DateTime<Utc>> = (0..24).rev().map(|i| now - Duration::hours(i)).collect();
-    let hour_keys: Vec<String> = hours
-        .iter()
-        .map(|h| keys.ingest_counters(*h)[1].0.clone())
-        .collect();
-    let mut pipe = redis::pipe();
-    pipe.cmd("MGET").arg(&minute_keys);
-    pipe.cmd("MGET").arg(&hour_keys);
-    for queue in [
-        &keys.ingest_queue,
-        &keys.alert_queue,
-        &keys.alerter_dlq,
-        &keys.moog_dlq,
-        &keys.dead_letter_queue,
-    ] {
-        pipe.llen(queue);
-    }
-    pipe.zcard(&keys.moog_retry_queue);
-    pipe.get(keys.circuit_breaker("moogsoft", "state"));
-    type Answer = (
-        Vec<Option<String>>,
-        Vec<Option<String>>,
-        u64,
-        u64,
-        u64,
-        u64,
-        u64,
-        u64,
-        Option<String>,
-    );
-    let (minutes, hourly, ingest, alert, dlq_alerter, dlq_moog, dlq_dead, retry, breaker): Answer =
-        pipe.query_async(&mut state.redis.clone()).await?;
-    let minutes: Vec<u64> = minutes.into_iter().map(count).collect();
-    let (current, avg_15m, avg_1h) = rates(&minutes);
-    let chart: Vec<f64> = hourly
-        .into_iter()
-        .map(|v| (count(v) as f64 / 60.0 * 100.0).round() / 100.0)
-        .collect();
-    let labels: Vec<String> = hours
-        .iter()
-        .map(|h| h.format("%H:00").to_string())
-        .collect();
-    Ok(json!({
-        "summary": {"current_rate_1m": current, "avg_rate_15m": avg_15m, "avg_rate_1h": avg_1h},
-        "chart_24h": {"labels": labels, "data": chart},
-        "queues": {
-            "ingest_queue": ingest, "alert_queue": alert, "moog_retry": retry,
-            "dlq_alerter": dlq_alerter, "dlq_moog": dlq_moog, "dlq_dead": dlq_dead,
-        },
-        "circuit_breaker": breaker.unwrap_or_else(|| "CLOSED".into()),
-        "generated_at": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-    }))
-}
-
-pub(crate) async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
-    authorize(&req, &state, Scope::Read).await?;
-    if let Some((at, body)) = state
-        .dashboard
-        .0
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .as_ref()
-        && at.elapsed() < state.dashboard_ttl
-    {
-        return Ok(HttpResponse::Ok().json(body));
-    }
-    let body = compute(&state, Utc::now()).await?;
-    *state.dashboard.0.lock().unwrap_or_else(|p| p.into_inner()) =
-        Some((Instant::now(), body.clone()));
-    Ok(HttpResponse::Ok().json(body))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::rates;
-
-    #[test]
-    fn rates_count_quiet_minutes_as_zero() {
-        let mut minutes = vec![0u64; 60];
-        minutes[0] = 30; // the last complete minute
-        minutes[1] = 60;
-        minutes[20] = 600;
-        assert_eq!(rates(&minutes), (30.0, 6.0, 11.5));
-    }
+async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
+    reader(&req, &state).await?;
+    Ok(HttpResponse::Ok().json(dashboard::figures(&state).await?))
 }

@@ -1,23 +1,25 @@
 //! The JSON API, mounted identically under `/api/v1` and `/api/v2`, with v2.5's
 //! version headers on every response and `X-API-Deprecated: true` on v1. Extractor
 //! failures (a body that is not a JSON object, a bad query) are 400s with a JSON body.
+//!
+//! Each handler checks the key, reads the request into the service layer's typed input
+//! ([`crate::service`]), calls it and serialises what it returns: no SQL here.
 
-pub(crate) mod audit;
-pub(crate) mod config;
-pub(crate) mod dashboard;
-pub(crate) mod dlq;
-mod fields;
-pub(crate) mod hosts;
-pub(crate) mod pagination;
-pub(crate) mod rule_test;
-pub(crate) mod rules;
+mod audit;
+mod config;
+mod dashboard;
+mod dlq;
+mod hosts;
+mod rules;
 pub(crate) mod system;
 
-pub use dashboard::DashboardCache;
-
+use crate::auth::authorize;
 use crate::error::ApiError;
+use crate::service::Caller;
+use crate::state::{AppState, correlation_id};
 use actix_web::middleware::DefaultHeaders;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
+use shared::store::api_keys::Scope;
 
 /// Largest request body the API reads.
 const MAX_BODY: usize = 256 * 1024;
@@ -46,7 +48,6 @@ pub fn mount(cfg: &mut web::ServiceConfig) {
                     actix_web::Error::from(ApiError::NotFound("Not found".into()))
                 }))
                 .configure(system::routes)
-                .configure(rule_test::routes)
                 .configure(rules::routes)
                 .configure(hosts::routes)
                 .configure(dlq::routes)
@@ -58,4 +59,16 @@ pub fn mount(cfg: &mut web::ServiceConfig) {
                 })),
         );
     }
+}
+
+/// The caller of a request whose key has `scope` (401 without a valid key, 403 without
+/// the scope).
+async fn caller(req: &HttpRequest, state: &AppState, scope: Scope) -> Result<Caller, ApiError> {
+    let holder = authorize(req, state, scope).await?;
+    Ok(Caller::new(holder, correlation_id(req)))
+}
+
+/// Checks that the request's key may read.
+async fn reader(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+    authorize(req, state, Scope::Read).await.map(drop)
 }

@@ -1,12 +1,12 @@
 //! `/version` (no key, as v2.5) and `/partitions` (issue #9: every audit partition with
 //! its range, size and row estimate).
 
-use crate::auth::authorize;
+use super::reader;
 use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
-use shared::store::{self, api_keys::Scope};
+use shared::store;
 
 pub const API_VERSION: &str = "2.5";
 pub const SUPPORTED_VERSIONS: &str = "2.5, 2.0, 1.0";
@@ -16,7 +16,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/partitions", web::get().to(partitions));
 }
 
-pub(crate) async fn version() -> HttpResponse {
+async fn version() -> HttpResponse {
     HttpResponse::Ok().json(json!({
         "current_version": API_VERSION,
         "default_version": API_VERSION,
@@ -30,8 +30,8 @@ pub(crate) async fn version() -> HttpResponse {
     }))
 }
 
-pub(crate) async fn partitions(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
-    authorize(&req, &state, Scope::Read).await?;
+async fn partitions(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
+    reader(&req, &state).await?;
     let partitions = store::partition_health(&state.pool)
         .await
         .map_err(|e| crate::error::ApiError::Unavailable(e.to_string()))?;

@@ -3,8 +3,9 @@
 //! [`REFRESH_SECONDS`] (a `<meta http-equiv="refresh">`, no script).
 
 use super::session::Viewer;
-use super::{Chrome, Notice, UiError, UiResult, cells, json_of, ok, text};
-use crate::api;
+use super::{Chrome, Notice, UiError, UiResult, ok};
+use crate::error::ApiError;
+use crate::service::dashboard;
 use crate::state::AppState;
 use actix_web::{HttpRequest, web};
 use askama::Template;
@@ -45,24 +46,19 @@ async fn show(
         return Ok(signed_in);
     }
     let viewer = viewer?;
-    viewer.reading(&req);
-    let metrics = json_of(api::dashboard::metrics(req.clone(), state.clone()).await).await?;
-    let partitions = json_of(api::system::partitions(req.clone(), state.clone()).await).await?;
-    let q = &metrics["queues"];
-    let s = &metrics["summary"];
-    let hours: Vec<Hour> = metrics["chart_24h"]["labels"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .zip(
-            metrics["chart_24h"]["data"]
-                .as_array()
-                .into_iter()
-                .flatten(),
-        )
-        .map(|(label, value)| Hour {
-            label: text(label),
-            per_minute: value.as_f64().unwrap_or_default(),
+    let figures = dashboard::figures(&state).await?;
+    let partitions = shared::store::partition_health(&state.pool)
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    let (q, s) = (&figures.queues, &figures.summary);
+    let hours: Vec<Hour> = figures
+        .chart_24h
+        .labels
+        .iter()
+        .zip(&figures.chart_24h.data)
+        .map(|(label, per_minute)| Hour {
+            label: label.clone(),
+            per_minute: *per_minute,
         })
         .collect();
     let busiest = hours.iter().map(|h| h.per_minute).fold(1.0, f64::max);
@@ -70,29 +66,27 @@ async fn show(
         chrome: Chrome::new(&viewer, "dashboard", &notice),
         refresh: REFRESH_SECONDS,
         rates: vec![
-            ("last minute", text(&s["current_rate_1m"])),
-            ("last 15 minutes", text(&s["avg_rate_15m"])),
-            ("last hour", text(&s["avg_rate_1h"])),
+            ("last minute", s.current_rate_1m.to_string()),
+            ("last 15 minutes", s.avg_rate_15m.to_string()),
+            ("last hour", s.avg_rate_1h.to_string()),
         ],
         queues: vec![
-            ("ingest queue", text(&q["ingest_queue"])),
-            ("alert queue", text(&q["alert_queue"])),
-            ("Moog retries waiting", text(&q["moog_retry"])),
+            ("ingest queue", q.ingest_queue.to_string()),
+            ("alert queue", q.alert_queue.to_string()),
+            ("Moog retries waiting", q.moog_retry.to_string()),
         ],
         dlqs: vec![
-            ("alerter", text(&q["dlq_alerter"])),
-            ("moog", text(&q["dlq_moog"])),
-            ("dead", text(&q["dlq_dead"])),
+            ("alerter", q.dlq_alerter.to_string()),
+            ("moog", q.dlq_moog.to_string()),
+            ("dead", q.dlq_dead.to_string()),
         ],
-        breaker: text(&metrics["circuit_breaker"]),
+        breaker: figures.circuit_breaker,
         hours,
         busiest,
-        partitions: partitions["partitions"]
-            .as_array()
+        partitions: partitions
             .into_iter()
-            .flatten()
-            .map(|p| cells(p, &["name", "range", "size", "row_estimate"]))
+            .map(|p| vec![p.name, p.range, p.size, p.row_estimate.to_string()])
             .collect(),
-        generated_at: text(&metrics["generated_at"]),
+        generated_at: figures.generated_at,
     })
 }

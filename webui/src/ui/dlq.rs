@@ -2,13 +2,13 @@
 //! (for admins) replay and purge.
 
 use super::session::Viewer;
-use super::{Chrome, Notice, UiResult, field, json_of, ok, outcome, redirect_with, text};
-use crate::api;
+use super::{Chrome, Notice, UiResult, field, ok, outcome, redirect_with};
+use crate::error::ApiError;
+use crate::service::dlq;
 use crate::state::AppState;
 use actix_web::{HttpRequest, web};
 use askama::Template;
 use serde::Deserialize;
-use serde_json::{Map, Value};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/dlq", web::get().to(show))
@@ -41,53 +41,43 @@ struct DlqPage {
     next: Option<u64>,
 }
 
-async fn show(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    viewer: Viewer,
-    which: web::Query<Which>,
-) -> UiResult {
-    viewer.reading(&req);
-    let depths = json_of(api::dlq::depths(req.clone(), state.clone()).await).await?;
+async fn show(state: web::Data<AppState>, viewer: Viewer, which: web::Query<Which>) -> UiResult {
+    let depths = dlq::depths(&state).await?;
     let queue = which.queue.clone().unwrap_or_else(|| "moog".into());
-    let page = api::dlq::Page {
-        offset: which.offset,
-        limit: PAGE,
-    };
-    let listed = json_of(
-        api::dlq::list(
-            req.clone(),
-            state,
-            web::Path::from(queue.clone()),
-            web::Query(page),
-        )
-        .await,
-    )
-    .await?;
-    let depth = listed["depth"].as_u64().unwrap_or_default();
+    let listing = dlq::items(&state, dlq::queue(&queue)?, which.offset, PAGE).await?;
     let notice = Notice {
         notice: which.notice.clone(),
     };
     ok(&DlqPage {
         chrome: Chrome::new(&viewer, "dlq", &notice),
-        queues: depths["dlqs"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|q| (text(&q["name"]), text(&q["depth"])))
+        queues: depths
+            .iter()
+            .map(|q| (q.name.to_owned(), q.depth.to_string()))
             .collect(),
         queue,
-        depth,
+        depth: listing.depth,
         offset: which.offset,
-        items: listed["items"]
-            .as_array()
-            .into_iter()
-            .flatten()
+        items: listing
+            .items
+            .iter()
             .map(|item| serde_json::to_string_pretty(item).unwrap_or_default())
             .collect(),
         previous: (which.offset > 0).then(|| which.offset.saturating_sub(PAGE)),
-        next: (which.offset + PAGE < depth).then_some(which.offset + PAGE),
+        next: (which.offset + PAGE < listing.depth).then_some(which.offset + PAGE),
     })
+}
+
+/// The count a replay form asks for: `None` for all.
+fn count(form: &std::collections::HashMap<String, String>) -> Result<Option<u64>, ApiError> {
+    if form.contains_key("all") {
+        return Ok(None);
+    }
+    match field(form, "count").trim().parse::<u64>() {
+        Ok(n) if n > 0 => Ok(Some(n)),
+        _ => Err(ApiError::bad(
+            "send {\"count\": N} with N ≥ 1, or {\"all\": true}",
+        )),
+    }
 }
 
 async fn replay(
@@ -96,33 +86,14 @@ async fn replay(
     viewer: Viewer,
     form: super::Form,
 ) -> UiResult {
-    viewer.submitting(&req, &form)?;
+    let caller = viewer.submitting(&req, &form)?;
     let queue = field(&form, "queue").to_owned();
-    let mut body = Map::new();
-    if form.contains_key("all") {
-        body.insert("all".into(), true.into());
-    } else {
-        let count = field(&form, "count").trim();
-        body.insert(
-            "count".into(),
-            count
-                .parse::<i64>()
-                .map(Value::from)
-                .unwrap_or_else(|_| count.into()),
-        );
-    }
-    let answer = api::dlq::replay(
-        req.clone(),
-        state,
-        web::Path::from(queue.clone()),
-        web::Json(body),
-    )
-    .await;
-    let notice = match outcome(answer).await? {
+    let answer =
+        async { dlq::replay(&state, &caller, dlq::queue(&queue)?, count(&form)?).await }.await;
+    let notice = match outcome(answer)? {
         Ok(done) => format!(
             "Replayed {} from the {queue} DLQ ({} moved to the dead letters after too many tries).",
-            text(&done["replayed"]),
-            text(&done["dead"])
+            done.replayed, done.dead
         ),
         Err(message) => format!("Nothing replayed: {message}"),
     };
@@ -138,14 +109,11 @@ async fn purge(
     viewer: Viewer,
     form: super::Form,
 ) -> UiResult {
-    viewer.submitting(&req, &form)?;
+    let caller = viewer.submitting(&req, &form)?;
     let queue = field(&form, "queue").to_owned();
-    let answer = api::dlq::purge(req.clone(), state, web::Path::from(queue.clone())).await;
-    let notice = match outcome(answer).await? {
-        Ok(done) => format!(
-            "Purged {} items from the {queue} DLQ.",
-            text(&done["purged"])
-        ),
+    let answer = async { dlq::purge(&state, &caller, dlq::queue(&queue)?).await }.await;
+    let notice = match outcome(answer)? {
+        Ok(purged) => format!("Purged {purged} items from the {queue} DLQ."),
         Err(message) => format!("Nothing purged: {message}"),
     };
     Ok(redirect_with(

@@ -3,13 +3,14 @@
 
 use super::Form;
 use super::session::Viewer;
-use super::{Chrome, Notice, UiResult, field, json_of, ok, outcome, redirect_with_notice, text};
-use crate::api;
-use crate::error::ApiResult;
+use super::{Chrome, Notice, UiResult, field, ok, outcome, redirect_with_notice};
+use crate::error::ApiError;
+use crate::service::fields::Fields;
+use crate::service::hosts;
 use crate::state::AppState;
 use actix_web::{HttpRequest, web};
 use askama::Template;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::HashMap;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -30,50 +31,39 @@ struct HostsPage {
     teams: Vec<(String, String)>,
 }
 
-async fn show(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    viewer: Viewer,
-    notice: web::Query<Notice>,
-) -> UiResult {
-    viewer.reading(&req);
-    let hosts = json_of(api::hosts::list_dev_hosts(req.clone(), state.clone()).await).await?;
-    let teams = json_of(api::hosts::list_teams(req.clone(), state).await).await?;
+async fn show(state: web::Data<AppState>, viewer: Viewer, notice: web::Query<Notice>) -> UiResult {
     ok(&HostsPage {
         chrome: Chrome::new(&viewer, "hosts", &notice),
-        dev_hosts: hosts["hosts"]
-            .as_array()
+        dev_hosts: hosts::dev_hosts(&state)
+            .await?
             .into_iter()
-            .flatten()
-            .map(|h| text(&h["hostname"]))
+            .map(|h| h.hostname)
             .collect(),
-        teams: teams["teams"]
-            .as_array()
+        teams: hosts::teams(&state)
+            .await?
             .into_iter()
-            .flatten()
-            .map(|t| (text(&t["hostname"]), text(&t["team_assignment"])))
+            .map(|t| (t.hostname, t.team_assignment))
             .collect(),
     })
 }
 
-/// The API body from the named form fields (empty ones left out, so the API says which
-/// required one is missing).
-fn body(form: &HashMap<String, String>, names: &[&str]) -> web::Json<Map<String, Value>> {
-    web::Json(
-        names
-            .iter()
-            .filter_map(|n| {
-                let v = field(form, n).trim();
-                (!v.is_empty()).then(|| ((*n).to_owned(), Value::from(v)))
-            })
-            .collect(),
-    )
+/// The service's input from the named form fields (empty ones left out, so the service
+/// says which required one is missing).
+fn fields(form: &HashMap<String, String>, names: &[&str]) -> Result<Fields, ApiError> {
+    let given = names
+        .iter()
+        .filter_map(|n| {
+            let v = field(form, n).trim();
+            (!v.is_empty()).then(|| ((*n).to_owned(), Value::from(v)))
+        })
+        .collect();
+    Fields::new(given, names)
 }
 
-/// Back to the page with the API's message, or with `done`.
-async fn finish(answer: ApiResult, done: String) -> UiResult {
-    let notice = match outcome(answer).await? {
-        Ok(_) => done,
+/// Back to the page with the service's message, or with `done`.
+fn finish(answer: Result<(), ApiError>, done: String) -> UiResult {
+    let notice = match outcome(answer)? {
+        Ok(()) => done,
         Err(message) => format!("Not changed: {message}"),
     };
     Ok(redirect_with_notice("/hosts", &notice))
@@ -85,14 +75,17 @@ async fn add_dev_host(
     viewer: Viewer,
     form: Form,
 ) -> UiResult {
-    viewer.submitting(&req, &form)?;
-    let answer =
-        api::hosts::add_dev_host(req.clone(), state, body(&form, &["hostname", "reason"])).await;
+    let caller = viewer.submitting(&req, &form)?;
+    let answer = async {
+        let input = fields(&form, &["hostname", "reason"])?;
+        let host = hosts::dev_host_of(&input)?;
+        hosts::add_dev_host(&state, &caller, host, input.reason()?.as_deref()).await
+    }
+    .await;
     finish(
         answer,
         format!("Dev host {} added.", field(&form, "hostname").trim()),
     )
-    .await
 }
 
 async fn delete_dev_host(
@@ -101,11 +94,10 @@ async fn delete_dev_host(
     viewer: Viewer,
     form: Form,
 ) -> UiResult {
-    viewer.submitting(&req, &form)?;
-    let hostname = field(&form, "hostname").to_owned();
-    let answer =
-        api::hosts::delete_dev_host(req.clone(), state, web::Path::from(hostname.clone())).await;
-    finish(answer, format!("Dev host {hostname} removed.")).await
+    let caller = viewer.submitting(&req, &form)?;
+    let hostname = field(&form, "hostname");
+    let answer = hosts::remove_dev_host(&state, &caller, hostname).await;
+    finish(answer, format!("Dev host {hostname} removed."))
 }
 
 async fn add_team(
@@ -114,12 +106,12 @@ async fn add_team(
     viewer: Viewer,
     form: Form,
 ) -> UiResult {
-    viewer.submitting(&req, &form)?;
-    let answer = api::hosts::add_team(
-        req.clone(),
-        state,
-        body(&form, &["hostname", "team_assignment", "reason"]),
-    )
+    let caller = viewer.submitting(&req, &form)?;
+    let answer = async {
+        let input = fields(&form, &["hostname", "team_assignment", "reason"])?;
+        let mapping = hosts::mapping_of(&input)?;
+        hosts::add_team(&state, &caller, mapping, input.reason()?.as_deref()).await
+    }
     .await;
     finish(
         answer,
@@ -129,7 +121,6 @@ async fn add_team(
             field(&form, "team_assignment").trim()
         ),
     )
-    .await
 }
 
 async fn update_team(
@@ -138,14 +129,13 @@ async fn update_team(
     viewer: Viewer,
     form: Form,
 ) -> UiResult {
-    viewer.submitting(&req, &form)?;
-    let hostname = field(&form, "hostname").to_owned();
-    let answer = api::hosts::update_team(
-        req.clone(),
-        state,
-        web::Path::from(hostname.clone()),
-        body(&form, &["team_assignment", "reason"]),
-    )
+    let caller = viewer.submitting(&req, &form)?;
+    let hostname = field(&form, "hostname");
+    let answer = async {
+        let input = fields(&form, &["team_assignment", "reason"])?;
+        let team = hosts::team_of(&input)?;
+        hosts::set_team(&state, &caller, hostname, team, input.reason()?.as_deref()).await
+    }
     .await;
     finish(
         answer,
@@ -154,7 +144,6 @@ async fn update_team(
             field(&form, "team_assignment").trim()
         ),
     )
-    .await
 }
 
 async fn delete_team(
@@ -163,9 +152,8 @@ async fn delete_team(
     viewer: Viewer,
     form: Form,
 ) -> UiResult {
-    viewer.submitting(&req, &form)?;
-    let hostname = field(&form, "hostname").to_owned();
-    let answer =
-        api::hosts::delete_team(req.clone(), state, web::Path::from(hostname.clone())).await;
-    finish(answer, format!("Team mapping of {hostname} removed.")).await
+    let caller = viewer.submitting(&req, &form)?;
+    let hostname = field(&form, "hostname");
+    let answer = hosts::remove_team(&state, &caller, hostname).await;
+    finish(answer, format!("Team mapping of {hostname} removed."))
 }

@@ -3,14 +3,14 @@
 //! viewer had this path), one template, newest first, paged.
 
 use super::session::Viewer;
-use super::{Chrome, Notice, UiError, UiResult, cells, outcome, page};
-use crate::api;
+use super::{Chrome, Notice, UiError, UiResult, cell, outcome, page};
 use crate::error::ApiError;
+use crate::service::audit::{self, ConfigQuery, ConfigRecord, EventQuery, EventRecord, Found};
+use crate::service::paging::Page;
 use crate::state::AppState;
 use actix_web::{HttpRequest, web};
 use askama::Template;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -47,9 +47,12 @@ fn query(raw: &web::Query<BTreeMap<String, String>>) -> BTreeMap<String, String>
         .collect()
 }
 
-fn parse<T: DeserializeOwned>(q: &BTreeMap<String, String>) -> Result<web::Query<T>, String> {
+/// The search's page and filters from the query, or a 400 that says what is wrong.
+fn parse<T: DeserializeOwned>(q: &BTreeMap<String, String>) -> Result<T, ApiError> {
     let text = serde_urlencoded::to_string(q).unwrap_or_default();
-    web::Query::<T>::from_query(&text).map_err(|e| format!("invalid search: {e}"))
+    web::Query::<T>::from_query(&text)
+        .map(web::Query::into_inner)
+        .map_err(|e| ApiError::bad(format!("invalid search: {e}")))
 }
 
 /// This page's link with `page` replaced.
@@ -67,7 +70,39 @@ struct Search {
     action: &'static str,
     filters: &'static [(&'static str, &'static str)],
     columns: &'static [&'static str],
-    rows_key: &'static str,
+}
+
+/// A row as the search page's cells, in its `columns` order.
+trait Cells {
+    fn cells(&self) -> Vec<String>;
+}
+
+impl Cells for EventRecord {
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.event_timestamp.to_string(),
+            self.hostname.clone(),
+            cell(&self.matched_rule_id),
+            self.handling_decision.clone(),
+            self.forwarded_to_moog.to_string(),
+            cell(&self.raw_message),
+        ]
+    }
+}
+
+impl Cells for ConfigRecord {
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.changed_at.to_string(),
+            self.changed_by.clone(),
+            self.operation.clone(),
+            self.table_name.clone(),
+            self.record_id.to_string(),
+            cell(&self.old_values),
+            cell(&self.new_values),
+            cell(&self.reason),
+        ]
+    }
 }
 
 const EVENTS: Search = Search {
@@ -87,7 +122,6 @@ const EVENTS: Search = Search {
         "forwarded_to_moog",
         "raw_message",
     ],
-    rows_key: "logs",
 };
 
 const CHANGES: Search = Search {
@@ -111,14 +145,13 @@ const CHANGES: Search = Search {
         "new_values",
         "reason",
     ],
-    rows_key: "changes",
 };
 
-async fn render(
+fn render<T: Cells>(
     search: &Search,
     chrome: Chrome,
     q: &BTreeMap<String, String>,
-    answer: Result<Result<Value, String>, UiError>,
+    answer: Result<Found<T>, ApiError>,
 ) -> UiResult {
     let filters = search
         .filters
@@ -129,25 +162,32 @@ async fn render(
             value: q.get(*name).cloned().unwrap_or_default(),
         })
         .collect();
-    let (body, error) = match answer? {
-        Ok(body) => (body, None),
-        Err(message) => (Value::Null, Some(message)),
+    let (found, error) = match outcome(answer)? {
+        Ok(found) => (Some(found), None),
+        Err(message) => (None, Some(message)),
     };
-    let p = &body["pagination"];
-    let (number, pages, total) = (
-        p["page"].as_i64().unwrap_or(1),
-        p["pages"].as_i64().unwrap_or(0),
-        p["total"].as_i64().unwrap_or(0),
-    );
-    let capped = p["total_capped"].as_bool().unwrap_or_default();
-    let summary = if error.is_some() {
-        String::new()
-    } else {
-        format!(
-            "{}{total} found; page {number} of {}",
-            if capped { "at least " } else { "" },
-            pages.max(1)
-        )
+    let (rows, summary, previous, next) = match &found {
+        None => (Vec::new(), String::new(), None, None),
+        Some(found) => {
+            let p = &found.pagination;
+            let summary = format!(
+                "{}{} found; page {} of {}",
+                if p.total_capped == Some(true) {
+                    "at least "
+                } else {
+                    ""
+                },
+                p.total,
+                p.page,
+                p.pages.max(1)
+            );
+            (
+                found.rows.iter().map(Cells::cells).collect(),
+                summary,
+                (p.page > 1).then(|| page_link(search.action, q, p.page - 1)),
+                (p.page < p.pages).then(|| page_link(search.action, q, p.page + 1)),
+            )
+        }
     };
     let status = super::status_for(&error);
     Ok(page(
@@ -158,47 +198,25 @@ async fn render(
             action: search.action,
             filters,
             columns: search.columns,
-            rows: body[search.rows_key]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|row| cells(row, search.columns))
-                .collect(),
+            rows,
             summary,
-            previous: (number > 1).then(|| page_link(search.action, q, number - 1)),
-            next: (number < pages).then(|| page_link(search.action, q, number + 1)),
+            previous,
+            next,
             error,
         },
     ))
 }
 
-/// Runs an API search, turning a query the API would refuse into a message.
-async fn search<T: DeserializeOwned, F, Fut>(
-    q: &BTreeMap<String, String>,
-    call: F,
-) -> Result<Result<Value, String>, UiError>
-where
-    F: FnOnce(web::Query<api::pagination::Page>, web::Query<T>) -> Fut,
-    Fut: std::future::Future<Output = Result<actix_web::HttpResponse, ApiError>>,
-{
-    let (page, filters) = match (parse(q), parse(q)) {
-        (Ok(page), Ok(filters)) => (page, filters),
-        (Err(e), _) | (_, Err(e)) => return Ok(Err(e)),
-    };
-    outcome(call(page, filters).await).await
-}
-
 async fn events(
-    req: HttpRequest,
     state: web::Data<AppState>,
     viewer: Viewer,
     raw: web::Query<BTreeMap<String, String>>,
 ) -> UiResult {
-    viewer.reading(&req);
     let q = query(&raw);
-    let answer = search(&q, |page, filters| {
-        api::audit::event_audit(req.clone(), state.clone(), page, filters)
-    })
+    let answer = async {
+        let (page, filters): (Page, EventQuery) = (parse(&q)?, parse(&q)?);
+        audit::events(&state, &page, &filters).await
+    }
     .await;
     render(
         &EVENTS,
@@ -206,7 +224,6 @@ async fn events(
         &q,
         answer,
     )
-    .await
 }
 
 async fn changes(
@@ -219,12 +236,12 @@ async fn changes(
         return Ok(signed_in);
     }
     let viewer = viewer?;
-    viewer.reading(&req);
     let mut q = query(&raw);
     q.remove("api_key");
-    let answer = search(&q, |page, filters| {
-        api::audit::config_audit(req.clone(), state.clone(), page, filters, "changes")
-    })
+    let answer = async {
+        let (page, filters): (Page, ConfigQuery) = (parse(&q)?, parse(&q)?);
+        audit::changes(&state, &page, &filters).await
+    }
     .await;
     render(
         &CHANGES,
@@ -232,7 +249,6 @@ async fn changes(
         &q,
         answer,
     )
-    .await
 }
 
 #[cfg(test)]

@@ -2,11 +2,11 @@
 //! stylesheet in `webui/assets/`, no JavaScript) for operators who sign in with an API
 //! key ([`session`]).
 //!
-//! The pages are a view over the JSON API, in process: a page handler marks the request
-//! as the signed-in operator's and calls the API's own handler, so the UI reads and
-//! changes exactly what the API does, with the same validation, scopes, audit rows and
-//! reload notices. Forms post, then redirect (a notice in the query string); a refused
-//! change re-renders the form with the API's message and a 400.
+//! The pages call the same service layer as the JSON API ([`crate::service`]) and render
+//! its typed values, so the UI reads and changes exactly what the API does, with the same
+//! validation, scopes, audit rows and reload notices. Forms post, then redirect (a notice
+//! in the query string); a refused change re-renders the form with the service's message
+//! and a 400.
 
 mod config;
 mod dashboard;
@@ -17,12 +17,11 @@ mod rules;
 pub mod session;
 mod signin;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiError;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError, web};
 use askama::Template;
 use serde::Deserialize;
-use serde_json::Value;
 use session::Viewer;
 use std::fmt;
 
@@ -180,21 +179,11 @@ pub fn redirect_with_notice(path: &str, notice: &str) -> HttpResponse {
     redirect_with(path, &[("notice", notice)])
 }
 
-/// The JSON body of an API handler's answer.
-pub async fn json_of(answer: ApiResult) -> Result<Value, UiError> {
-    let response = answer?;
-    let bytes = actix_web::body::to_bytes(response.into_body())
-        .await
-        .map_err(|e| ApiError::Internal(format!("reading an API answer: {e}")))?;
-    Ok(serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::Internal(format!("parsing an API answer: {e}")))?)
-}
-
-/// What an API handler said about a change: `Ok(answer)`, or `Err(message)` when it
-/// refused the input (a 4xx the operator can act on); other failures pass up.
-pub async fn outcome(answer: ApiResult) -> Result<Result<Value, String>, UiError> {
+/// What a service said to a change: `Ok(done)`, or `Err(message)` when it refused the
+/// input (a 4xx the operator can act on); other failures pass up.
+pub fn outcome<T>(answer: Result<T, ApiError>) -> Result<Result<T, String>, UiError> {
     match answer {
-        Ok(_) => Ok(Ok(json_of(answer).await?)),
+        Ok(done) => Ok(Ok(done)),
         Err(
             e @ (ApiError::BadRequest(_)
             | ApiError::NotFound(_)
@@ -237,18 +226,9 @@ pub struct Notice {
     pub notice: Option<String>,
 }
 
-/// A JSON value as plain text: strings without quotes, `null` as nothing.
-pub fn text(value: &Value) -> String {
-    match value {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// The fields of `object` named by `columns`, as text.
-pub fn cells(object: &Value, columns: &[&str]) -> Vec<String> {
-    columns.iter().map(|c| text(&object[*c])).collect()
+/// An optional value as a table cell: nothing when absent.
+pub fn cell(value: &Option<impl std::fmt::Display>) -> String {
+    value.as_ref().map(ToString::to_string).unwrap_or_default()
 }
 
 /// A form's text field; absent is empty.

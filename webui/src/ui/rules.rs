@@ -3,15 +3,17 @@
 
 use super::Form;
 use super::session::Viewer;
-use super::{
-    Chrome, Notice, UiResult, cells, field, json_of, ok, outcome, page, redirect_with_notice, text,
-};
-use crate::api;
+use super::{Chrome, Notice, UiResult, cell, field, ok, outcome, page, redirect_with_notice};
+use crate::error::ApiError;
+use crate::service::fields::Fields;
+use crate::service::rules::{self, RULE_FIELDS, RuleDraft, RuleWithHits};
+use crate::service::trial::{self, Trial};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 use askama::Template;
 use serde_json::{Map, Value};
+use shared::store::rules::StoredRule;
 use std::collections::HashMap;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -26,24 +28,35 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/rules/{id}/delete", web::post().to(delete));
 }
 
-const LIST_COLUMNS: [&str; 11] = [
-    "id",
-    "name",
-    "match_type",
-    "match_string",
-    "trap_oid",
-    "priority",
-    "prod_handling",
-    "dev_handling",
-    "team_assignment",
-    "hit_count",
-    "last_matched_at",
-];
-
 pub struct RuleRow {
-    pub id: String,
+    pub id: i32,
     pub cells: Vec<String>,
     pub active: bool,
+}
+
+impl RuleRow {
+    /// The list's columns: id, name, type, match, trap OID, priority, prod, dev, team,
+    /// hits, last match.
+    fn of(r: &RuleWithHits) -> Self {
+        let rule = &r.rule.values;
+        Self {
+            id: r.rule.id,
+            cells: vec![
+                r.rule.id.to_string(),
+                cell(&rule.name),
+                rule.match_type.clone(),
+                cell(&rule.match_string),
+                cell(&rule.trap_oid),
+                rule.priority.to_string(),
+                rule.prod_handling.clone(),
+                rule.dev_handling.clone(),
+                rule.team_assignment.clone(),
+                cell(&r.hit_count),
+                cell(&r.last_matched_at),
+            ],
+            active: rule.is_active,
+        }
+    }
 }
 
 #[derive(Template)]
@@ -53,24 +66,8 @@ struct RulesPage {
     rules: Vec<RuleRow>,
 }
 
-async fn list(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    viewer: Viewer,
-    notice: web::Query<Notice>,
-) -> UiResult {
-    viewer.reading(&req);
-    let body = json_of(api::rules::list(req.clone(), state).await).await?;
-    let rules = body["rules"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|r| RuleRow {
-            id: text(&r["id"]),
-            cells: cells(r, &LIST_COLUMNS),
-            active: r["is_active"].as_bool().unwrap_or_default(),
-        })
-        .collect();
+async fn list(state: web::Data<AppState>, viewer: Viewer, notice: web::Query<Notice>) -> UiResult {
+    let rules = rules::list(&state).await?.iter().map(RuleRow::of).collect();
     ok(&RulesPage {
         chrome: Chrome::new(&viewer, "rules", &notice),
         rules,
@@ -104,19 +101,20 @@ impl RuleFields {
         }
     }
 
-    fn from_rule(rule: &Value) -> Self {
+    fn from_rule(rule: &StoredRule) -> Self {
+        let rule = &rule.values;
         Self {
-            name: text(&rule["name"]),
-            description: text(&rule["description"]),
-            match_string: text(&rule["match_string"]),
-            trap_oid: text(&rule["trap_oid"]),
-            syslog_severity: text(&rule["syslog_severity"]),
-            match_type: text(&rule["match_type"]),
-            priority: text(&rule["priority"]),
-            prod_handling: text(&rule["prod_handling"]),
-            dev_handling: text(&rule["dev_handling"]),
-            team_assignment: text(&rule["team_assignment"]),
-            is_active: rule["is_active"].as_bool().unwrap_or_default(),
+            name: cell(&rule.name),
+            description: cell(&rule.description),
+            match_string: cell(&rule.match_string),
+            trap_oid: cell(&rule.trap_oid),
+            syslog_severity: cell(&rule.syslog_severity),
+            match_type: rule.match_type.clone(),
+            priority: rule.priority.to_string(),
+            prod_handling: rule.prod_handling.clone(),
+            dev_handling: rule.dev_handling.clone(),
+            team_assignment: rule.team_assignment.clone(),
+            is_active: rule.is_active,
             reason: String::new(),
         }
     }
@@ -139,9 +137,10 @@ impl RuleFields {
         }
     }
 
-    /// The API body: empty optional texts become `null`, numbers numbers where they
-    /// parse (otherwise the API names the field that is wrong).
-    fn to_body(&self) -> Map<String, Value> {
+    /// The service's input, as the API would take it: empty optional texts become
+    /// `null`, numbers numbers where they parse (otherwise the service names the field
+    /// that is wrong).
+    fn to_fields(&self) -> Result<Fields, ApiError> {
         let optional = |s: &str| {
             let s = s.trim();
             if s.is_empty() { Value::Null } else { s.into() }
@@ -172,7 +171,14 @@ impl RuleFields {
         body.insert("team_assignment".into(), self.team_assignment.trim().into());
         body.insert("is_active".into(), self.is_active.into());
         body.insert("reason".into(), optional(&self.reason));
-        body
+        Fields::new(
+            body,
+            &RULE_FIELDS
+                .iter()
+                .copied()
+                .chain(["reason"])
+                .collect::<Vec<_>>(),
+        )
     }
 }
 
@@ -181,17 +187,12 @@ impl RuleFields {
 struct RuleFormPage {
     chrome: Chrome,
     /// `None` for a new rule.
-    id: Option<String>,
+    id: Option<i32>,
     rule: RuleFields,
     error: Option<String>,
 }
 
-fn form_page(
-    chrome: Chrome,
-    id: Option<String>,
-    rule: RuleFields,
-    error: Option<String>,
-) -> UiResult {
+fn form_page(chrome: Chrome, id: Option<i32>, rule: RuleFields, error: Option<String>) -> UiResult {
     let status = super::status_for(&error);
     Ok(page(
         status,
@@ -219,13 +220,18 @@ async fn create(
     viewer: Viewer,
     form: Form,
 ) -> UiResult {
-    viewer.submitting(&req, &form)?;
+    let caller = viewer.submitting(&req, &form)?;
     let fields = RuleFields::from_form(&form);
-    let answer = api::rules::create(req.clone(), state, web::Json(fields.to_body())).await;
-    match outcome(answer).await? {
+    let answer = async {
+        let input = fields.to_fields()?;
+        let draft = RuleDraft::new_rule(&input)?;
+        rules::create(&state, &caller, draft, input.reason()?.as_deref()).await
+    }
+    .await;
+    match outcome(answer)? {
         Ok(created) => Ok(redirect_with_notice(
             "/rules",
-            &format!("Rule {} created.", text(&created["id"])),
+            &format!("Rule {} created.", created.rule.id),
         )),
         Err(message) => form_page(
             Chrome::new(&viewer, "rules", &Notice::default()),
@@ -236,18 +242,12 @@ async fn create(
     }
 }
 
-async fn edit_form(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    viewer: Viewer,
-    id: web::Path<i32>,
-) -> UiResult {
-    viewer.reading(&req);
-    let rule = json_of(api::rules::get(req.clone(), state, id).await).await?;
+async fn edit_form(state: web::Data<AppState>, viewer: Viewer, id: web::Path<i32>) -> UiResult {
+    let rule = rules::get(&state, *id).await?;
     form_page(
         Chrome::new(&viewer, "rules", &Notice::default()),
-        Some(text(&rule["id"])),
-        RuleFields::from_rule(&rule),
+        Some(rule.rule.id),
+        RuleFields::from_rule(&rule.rule),
         None,
     )
 }
@@ -259,18 +259,22 @@ async fn update(
     id: web::Path<i32>,
     form: Form,
 ) -> UiResult {
-    viewer.submitting(&req, &form)?;
+    let caller = viewer.submitting(&req, &form)?;
     let fields = RuleFields::from_form(&form);
     let rule_id = *id;
-    let answer = api::rules::update(req.clone(), state, id, web::Json(fields.to_body())).await;
-    match outcome(answer).await? {
+    let answer = async {
+        let input = fields.to_fields()?;
+        rules::update(&state, &caller, rule_id, &input, input.reason()?.as_deref()).await
+    }
+    .await;
+    match outcome(answer)? {
         Ok(_) => Ok(redirect_with_notice(
             "/rules",
             &format!("Rule {rule_id} saved."),
         )),
         Err(message) => form_page(
             Chrome::new(&viewer, "rules", &Notice::default()),
-            Some(rule_id.to_string()),
+            Some(rule_id),
             fields,
             Some(message),
         ),
@@ -284,31 +288,34 @@ async fn delete(
     id: web::Path<i32>,
     form: Form,
 ) -> UiResult {
-    viewer.submitting(&req, &form)?;
+    let caller = viewer.submitting(&req, &form)?;
     let rule_id = *id;
-    let mut body = Map::new();
-    let reason = field(&form, "reason").trim();
-    if !reason.is_empty() {
-        body.insert("reason".into(), reason.into());
-    }
-    let answer = api::rules::delete(req.clone(), state, id, Some(web::Json(body))).await;
-    let notice = match outcome(answer).await? {
-        Ok(done) => format!("Rule {rule_id}: {}.", text(&done["message"])),
+    let reason = Some(field(&form, "reason").trim()).filter(|r| !r.is_empty());
+    let answer = rules::remove(&state, &caller, rule_id, reason).await;
+    let notice = match outcome(answer)? {
+        Ok(done) => format!("Rule {rule_id}: {}.", done.message()),
         Err(message) => format!("Rule {rule_id} was not deleted: {message}"),
     };
     Ok(redirect_with_notice("/rules", &notice))
 }
 
-/// What `POST /rules/test` answered, for the page.
-pub struct TestResult {
-    pub matched: bool,
-    pub rule_id: String,
-    pub rule_name: String,
-    pub environment: String,
-    pub handling: String,
-    pub forward: bool,
-    pub team: String,
-    pub why: String,
+/// What the test page shows of a trial.
+impl Trial {
+    fn rule_id(&self) -> String {
+        cell(&self.rule.as_ref().map(|r| r.rule.id))
+    }
+
+    fn rule_name(&self) -> String {
+        cell(&self.rule.as_ref().and_then(|r| r.rule.values.name.clone()))
+    }
+
+    fn handling(&self) -> String {
+        cell(&self.handling)
+    }
+
+    fn team(&self) -> String {
+        cell(&self.team)
+    }
 }
 
 #[derive(Template)]
@@ -316,7 +323,7 @@ pub struct TestResult {
 struct TestPage {
     chrome: Chrome,
     event: String,
-    result: Option<TestResult>,
+    result: Option<Trial>,
     error: Option<String>,
 }
 
@@ -358,21 +365,9 @@ async fn test(
             ));
         }
     };
-    let answer = api::rule_test::test(req.clone(), state, web::Json(parsed)).await;
-    let (result, error) = match outcome(answer).await? {
-        Ok(a) => (
-            Some(TestResult {
-                matched: a["matched"].as_bool().unwrap_or_default(),
-                rule_id: text(&a["rule"]["id"]),
-                rule_name: text(&a["rule"]["name"]),
-                environment: text(&a["environment"]),
-                handling: text(&a["handling"]),
-                forward: a["forward"].as_bool().unwrap_or_default(),
-                team: text(&a["team"]),
-                why: text(&a["why"]),
-            }),
-            None,
-        ),
+    let answer = async { trial::run(&state, &trial::event_of(parsed)?).await }.await;
+    let (result, error) = match outcome(answer)? {
+        Ok(trial) => (Some(trial), None),
         Err(message) => (None, Some(message)),
     };
     let status = super::status_for(&error);

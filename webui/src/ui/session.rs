@@ -9,12 +9,12 @@
 //! set in a short-lived cookie of its own (double submit).
 
 use super::UiError;
-use crate::auth::SessionCaller;
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::service::Caller;
+use crate::state::{AppState, correlation_id};
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use actix_web::{FromRequest, HttpRequest, web};
 use serde::{Deserialize, Serialize};
 use shared::store::api_keys::{KeyHolder, Scope, generate_key, key_hash};
 use std::collections::HashMap;
@@ -49,25 +49,21 @@ impl Viewer {
         self.session.holder.may(Scope::Admin)
     }
 
-    /// Lets this request's API calls act as the viewer, for reading.
-    pub fn reading(&self, req: &HttpRequest) {
-        req.extensions_mut()
-            .insert(SessionCaller(self.session.holder.clone()));
-    }
-
-    /// Lets this request's API calls act as the viewer for a form post, once the form's CSRF
-    /// token matches the session's.
+    /// The viewer as the caller of a form post, once the form's CSRF token matches the
+    /// session's. Whether their key may make the change is the service's to say.
     pub fn submitting(
         &self,
         req: &HttpRequest,
         form: &HashMap<String, String>,
-    ) -> Result<(), UiError> {
+    ) -> Result<Caller, UiError> {
         let sent = form.get("csrf").map(String::as_bytes).unwrap_or_default();
         if !bool::from(sent.ct_eq(self.session.csrf.as_bytes())) {
             return Err(UiError::Csrf);
         }
-        self.reading(req);
-        Ok(())
+        Ok(Caller::new(
+            self.session.holder.clone(),
+            correlation_id(req),
+        ))
     }
 }
 

@@ -1,16 +1,17 @@
-//! Reading JSON request bodies field by field, so that every wrong field gets a 400 that
-//! names it (a typed serde struct would answer with serde's column numbers), absent and
-//! `null` stay distinguishable for partial updates, and unknown fields are refused rather
-//! than silently ignored.
+//! Reading a change's input (an API request's JSON body, or a page's form turned into the
+//! same fields) field by field, so that every wrong field gets a 400 that names it (a
+//! typed serde struct would answer with serde's column numbers), absent and `null` stay
+//! distinguishable for partial updates, and unknown fields are refused rather than
+//! silently ignored. The checks of each field live with its concept's module.
 
 use crate::error::ApiError;
 use serde_json::{Map, Value};
 
-pub struct Body {
+pub struct Fields {
     fields: Map<String, Value>,
 }
 
-impl Body {
+impl Fields {
     /// Checks that every field is one of `known`.
     pub fn new(fields: Map<String, Value>, known: &[&str]) -> Result<Self, ApiError> {
         if let Some(unknown) = fields.keys().find(|k| !known.contains(&k.as_str())) {
@@ -87,6 +88,11 @@ impl Body {
                 kind(other)
             ))),
         }
+    }
+
+    /// The optional `reason` every change may carry, for its audit row.
+    pub fn reason(&self) -> Result<Option<String>, ApiError> {
+        Ok(self.text("reason", 10_000)?.flatten())
     }
 
     pub fn raw(&self, name: &str) -> Option<&Value> {

@@ -39,6 +39,9 @@ pub struct Pagination {
     pub limit: i64,
     pub total: i64,
     pub pages: i64,
+    /// Only where totals are capped (the event audit): whether `total` stopped at the cap.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_capped: Option<bool>,
 }
 
 impl Pagination {
@@ -49,6 +52,7 @@ impl Pagination {
             limit,
             total,
             pages: (total + limit - 1) / limit,
+            total_capped: None,
         }
     }
 }
