@@ -9,16 +9,16 @@ use crate::pressure::{Pressure, Thresholds};
 use crate::worker::{DYNAMIC_SETTINGS, Settings, Worker};
 use anyhow::Context;
 use prometheus::Registry;
-use shared::admin::AdminServer;
 use shared::config::AlerterConfig;
 use shared::dynamic_config::{DynamicConfig, DynamicSetting};
-use shared::keys::WorkerRole;
+use shared::process::admin::AdminServer;
 use shared::queue::{
     Heartbeat, InFlight, Janitor, Presence, ReliableQueue, return_orphans_periodically,
 };
-use shared::redis_conn::RedisConnector;
-use shared::retention::RetentionMetrics;
+use shared::redis::connection::RedisConnector;
+use shared::redis::keys::WorkerRole;
 use shared::store;
+use shared::store::lifecycle::RetentionMetrics;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,7 +56,7 @@ impl Alerter {
 
         let keys = config.redis.keys.clone();
         let pod = config.identity.pod_name.clone();
-        let ready = shared::admin::redis_and_db_ready(redis.clone(), Some(pool.clone()));
+        let ready = shared::process::admin::redis_and_db_ready(redis.clone(), Some(pool.clone()));
         let addrs = [
             SocketAddr::new(config.listen_host, config.metrics_port),
             SocketAddr::new(config.listen_host, config.health_port),
@@ -136,8 +136,10 @@ impl Alerter {
     /// answers with an error so that the process exits and is restarted against it.
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let connector = self.connector.clone();
-        shared::redis_conn::run_following_master(&connector, shutdown, |stop| self.serve(stop))
-            .await
+        shared::redis::connection::run_following_master(&connector, shutdown, |stop| {
+            self.serve(stop)
+        })
+        .await
     }
 
     /// The service itself, until `shutdown` (which a Sentinel failover cancels too).
@@ -208,7 +210,7 @@ impl Alerter {
             background.clone(),
         ));
         // Partitions ahead, and retention when enabled; other instances skip while one runs.
-        tasks.spawn(shared::retention::run_periodically(
+        tasks.spawn(shared::store::lifecycle::run_periodically(
             worker.pool.clone(),
             redis.clone(),
             worker.keys.clone(),

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 use shared::event::{Alert, Event, EventId, MoogSeverity};
-use shared::keys::RedisKeys;
+use shared::redis::keys::RedisKeys;
 use shared::rules::Rule;
 pub use shared::rules::routing::{Decision, Environment, decide, forwards};
 

@@ -12,11 +12,13 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    shared::telemetry::init(&config.telemetry);
-    let registry = shared::metrics::new_registry();
+    shared::process::telemetry::init(&config.telemetry);
+    let registry = shared::process::metrics::new_registry();
     let result = async {
         let alerter = alerter::Alerter::build(config, &registry).await?;
-        alerter.run_until(shared::shutdown::on_signal()).await
+        alerter
+            .run_until(shared::process::shutdown::on_signal())
+            .await
     }
     .await;
     match result {

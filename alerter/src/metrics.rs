@@ -1,7 +1,7 @@
 //! The alerter's metrics: v2.5's names, with the meanings documented here.
 
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
-use shared::metrics::register;
+use shared::process::metrics::register;
 
 #[derive(Clone)]
 pub struct AlerterMetrics {

@@ -6,8 +6,8 @@
 use crate::metrics::AlerterMetrics;
 use redis::aio::ConnectionManager;
 use shared::config::RemediationConfig;
-use shared::dlq::{Dlq, DlqName};
-use shared::keys::RedisKeys;
+use shared::queue::dead_letter::{Dlq, DlqName};
+use shared::redis::keys::RedisKeys;
 use shared::store::Pool;
 use tokio_util::sync::CancellationToken;
 

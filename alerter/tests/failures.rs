@@ -4,7 +4,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use shared::keys::WorkerRole;
+use shared::redis::keys::WorkerRole;
 use shared::store::audit::{AuditRow, insert_batch};
 use shared::testing::{TcpProxy, eventually};
 use std::collections::HashMap;

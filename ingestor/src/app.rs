@@ -10,9 +10,9 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use prometheus::Registry;
 use shared::config::IngestorConfig;
-use shared::key_directory::KeyCache;
 use shared::rate_limit::SlidingWindowLimiter;
-use shared::redis_conn::RedisConnector;
+use shared::redis::api_key_mirror::KeyCache;
+use shared::redis::connection::RedisConnector;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -86,14 +86,14 @@ impl Ingestor {
             limits: config.limits,
             metrics: metrics.clone(),
         });
-        let ready = shared::admin::redis_and_db_ready(redis.clone(), None);
+        let ready = shared::process::admin::redis_and_db_ready(redis.clone(), None);
         let admin_registry = registry.clone();
         let addr = SocketAddr::new(config.listen_host, config.http_port);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .configure(|cfg| {
-                    shared::admin::configure(
+                    shared::process::admin::configure(
                         cfg,
                         "mutt-ingestor",
                         admin_registry.clone(),
@@ -171,8 +171,10 @@ impl Ingestor {
     /// answers with an error so that the process exits and is restarted against it.
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let connector = self.connector.clone();
-        shared::redis_conn::run_following_master(&connector, shutdown, |stop| self.serve(stop))
-            .await
+        shared::redis::connection::run_following_master(&connector, shutdown, |stop| {
+            self.serve(stop)
+        })
+        .await
     }
 
     /// The service itself, until `shutdown` (which a Sentinel failover cancels too).
@@ -210,7 +212,7 @@ impl Ingestor {
             tasks.spawn(syslog::run_tcp(listener, syslog.clone(), shutdown.clone()));
         }
         drop(syslog);
-        let served = shared::admin::serve_until(http, shutdown).await;
+        let served = shared::process::admin::serve_until(http, shutdown).await;
         while tasks.join_next().await.is_some() {}
         drop(writer);
         if tokio::time::timeout(DRAIN_TIMEOUT, writer_task)

@@ -5,7 +5,7 @@
 
 use redis::aio::ConnectionManager;
 use shared::dynamic_config::DynamicSetting;
-use shared::keys::RedisKeys;
+use shared::redis::keys::RedisKeys;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;

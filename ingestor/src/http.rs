@@ -15,9 +15,9 @@ use redis::aio::ConnectionManager;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use shared::config::IngestLimits;
-use shared::key_directory::KeyCache;
-use shared::keys::RedisKeys;
 use shared::rate_limit::{Admission, SlidingWindowLimiter};
+use shared::redis::api_key_mirror::KeyCache;
+use shared::redis::keys::RedisKeys;
 use shared::store::api_keys::Scope;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
@@ -50,7 +50,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// The static `INGEST_API_KEY` (constant-time compare), or a named key with scope
-/// `ingest` from the key directory in Redis (cached; see `shared::key_directory`).
+/// `ingest` from the key directory in Redis (cached; see `shared::redis::api_key_mirror`).
 async fn key_is_valid(req: &HttpRequest, state: &IngestState) -> bool {
     let Some(presented) = req.headers().get("x-api-key").and_then(|v| v.to_str().ok()) else {
         return false;
@@ -105,7 +105,7 @@ fn header<'r>(req: &'r HttpRequest, name: &str) -> Option<&'r str> {
 async fn info() -> HttpResponse {
     HttpResponse::Ok().json(json!({
         "service": "MUTT Ingestor Service",
-        "version": shared::admin::VERSION,
+        "version": shared::process::admin::VERSION,
         "description": "Event ingestion service for syslog and SNMP traps",
         "endpoints": {
             "ingest": "POST /ingest (requires X-API-KEY header)",

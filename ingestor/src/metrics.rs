@@ -1,7 +1,7 @@
 //! The ingestor's metrics: v2.5's names plus syslog and batching counters.
 
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
-use shared::metrics::register;
+use shared::process::metrics::register;
 
 #[derive(Clone)]
 pub struct IngestMetrics {

@@ -15,7 +15,7 @@
 
 use crate::metrics::IngestMetrics;
 use redis::aio::ConnectionManager;
-use shared::keys::RedisKeys;
+use shared::redis::keys::RedisKeys;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;

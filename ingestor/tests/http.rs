@@ -422,7 +422,7 @@ async fn over_the_shared_rate_limit_ingest_is_429_with_retry_after() {
         .expect("seconds");
     assert!((55..=60).contains(&retry), "{retry}");
     assert_eq!(json["retry_after"], retry);
-    let metrics = shared::metrics::render(&app.registry);
+    let metrics = shared::process::metrics::render(&app.registry);
     assert!(
         metrics.contains("mutt_ingest_rate_limit_hits_total 1"),
         "{metrics}"
@@ -469,7 +469,7 @@ async fn with_redis_gone_ingest_is_503_quickly_not_a_hang() {
         || {
             let cfg = cfg.clone();
             async move {
-                shared::redis_conn::RedisConnector::connect(&cfg.redis)
+                shared::redis::connection::RedisConnector::connect(&cfg.redis)
                     .await
                     .ok()
                     .map(|_| ())
@@ -530,7 +530,7 @@ async fn named_keys_with_the_ingest_scope_are_accepted_and_others_refused() {
         name: name.into(),
         scopes,
     };
-    shared::key_directory::publish(
+    shared::redis::api_key_mirror::publish(
         &mut redis.conn().await,
         &redis.keys,
         &[

@@ -151,7 +151,7 @@ async fn tcp_lines_split_across_reads_overlong_lines_and_garbage_are_all_kept() 
         items[2]["hostname"], "127.0.0.1",
         "the peer stands in for a missing hostname"
     );
-    let metrics = shared::metrics::render(&app.registry);
+    let metrics = shared::process::metrics::render(&app.registry);
     assert!(
         metrics.contains("mutt_ingest_syslog_truncated_total 1"),
         "{metrics}"

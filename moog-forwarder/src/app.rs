@@ -10,15 +10,15 @@ use crate::metrics::ForwarderMetrics;
 use crate::retry;
 use anyhow::Context;
 use prometheus::Registry;
-use shared::admin::AdminServer;
 use shared::config::ForwarderConfig;
 use shared::dynamic_config::{DynamicConfig, DynamicSetting};
-use shared::keys::WorkerRole;
+use shared::process::admin::AdminServer;
 use shared::queue::{
     Heartbeat, InFlight, Janitor, Presence, ReliableQueue, return_orphans_periodically,
 };
 use shared::rate_limit::MoogLimiter;
-use shared::redis_conn::RedisConnector;
+use shared::redis::connection::RedisConnector;
+use shared::redis::keys::WorkerRole;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -96,7 +96,7 @@ impl Forwarder {
             metrics,
         });
         // Readiness asks Redis only; it never posts to the webhook (v2.5's remediation did).
-        let ready = shared::admin::redis_and_db_ready(redis, None);
+        let ready = shared::process::admin::redis_and_db_ready(redis, None);
         let addrs = [
             SocketAddr::new(config.listen_host, config.metrics_port),
             SocketAddr::new(config.listen_host, config.health_port),
@@ -131,8 +131,10 @@ impl Forwarder {
     /// answers with an error so that the process exits and is restarted against it.
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let connector = self.connector.clone();
-        shared::redis_conn::run_following_master(&connector, shutdown, |stop| self.serve(stop))
-            .await
+        shared::redis::connection::run_following_master(&connector, shutdown, |stop| {
+            self.serve(stop)
+        })
+        .await
     }
 
     /// The service itself, until `shutdown` (which a Sentinel failover cancels too).
@@ -265,7 +267,7 @@ impl Forwarder {
 
 async fn promote_retries(
     mut redis: redis::aio::ConnectionManager,
-    keys: shared::keys::RedisKeys,
+    keys: shared::redis::keys::RedisKeys,
     stop: CancellationToken,
 ) {
     let mut tick = tokio::time::interval(PROMOTE_INTERVAL);

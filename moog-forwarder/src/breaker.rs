@@ -9,7 +9,7 @@
 //! its failure. While the breaker is not CLOSED, alerts wait without using their retries.
 
 use redis::aio::ConnectionLike;
-use shared::keys::RedisKeys;
+use shared::redis::keys::RedisKeys;
 use std::sync::LazyLock;
 use std::time::Duration;
 

@@ -13,9 +13,9 @@ use redis::aio::ConnectionManager;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use shared::dynamic_config::{DynamicConfig, DynamicSetting};
-use shared::keys::RedisKeys;
 use shared::queue::{Failure, InFlight, ReliableQueue};
 use shared::rate_limit::{MoogLimiter, Tokens};
+use shared::redis::keys::RedisKeys;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 

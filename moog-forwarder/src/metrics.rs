@@ -3,7 +3,7 @@
 use prometheus::{
     Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
 };
-use shared::metrics::register;
+use shared::process::metrics::register;
 
 #[derive(Clone)]
 pub struct ForwarderMetrics {

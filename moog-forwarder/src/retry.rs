@@ -3,7 +3,7 @@
 //! its due time; a promoter moves due alerts back to the consumers' end of the alert queue.
 
 use redis::aio::ConnectionLike;
-use shared::keys::RedisKeys;
+use shared::redis::keys::RedisKeys;
 use std::sync::LazyLock;
 
 /// KEYS: retry set, processing list. ARGV: due (ms), updated alert, original item.

@@ -235,7 +235,7 @@ async fn an_alert_in_its_processing_list_that_it_never_took_knowingly_is_deliver
         .arg(
             redis
                 .keys
-                .processing_list(shared::keys::WorkerRole::Moog, "f1"),
+                .processing_list(shared::redis::keys::WorkerRole::Moog, "f1"),
         )
         .arg(serde_json::to_string(&orphan).expect("json"))
         .query_async(&mut redis.conn().await)

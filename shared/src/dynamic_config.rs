@@ -8,7 +8,7 @@
 //! within a second (v2.5: 5 s cache plus Pub/Sub invalidation). Values that do not parse
 //! fall back to the static default, as in v2.5.
 
-use crate::keys::RedisKeys;
+use crate::redis::keys::RedisKeys;
 use redis::aio::ConnectionManager;
 use std::collections::HashMap;
 use std::str::FromStr;

@@ -1,25 +1,20 @@
-//! Contracts between the mutt-rs services, defined once: the queue wire types, every Redis
-//! key, the reliable queue (take into a processing list, ack, requeue, dead-letter,
-//! heartbeat, janitor), configuration, telemetry, the admin HTTP server and the PostgreSQL
-//! store with its migrations.
+//! What the mutt-rs services share, one module per concept: the wire types ([`event`]),
+//! the pure rule engine ([`rules`]), the reliable queue and its dead letters ([`queue`]),
+//! Redis connections, key names and the API-key mirror ([`redis`]), PostgreSQL with one
+//! module per table, migrations and the data lifecycle ([`store`]), configuration
+//! ([`config`], [`dynamic_config`]), shared rate limits ([`rate_limit`]), TLS for both
+//! stores ([`tls`]) and what every process runs ([`process`]).
 
-pub mod admin;
 pub mod config;
+pub mod dynamic_config;
 pub mod event;
-pub mod key_directory;
-pub mod keys;
-pub mod metrics;
+pub mod process;
 pub mod queue;
-pub mod redis_conn;
-pub mod shutdown;
+pub mod rate_limit;
+pub mod redis;
+pub mod rules;
 pub mod store;
-pub mod telemetry;
 pub mod tls;
 
-pub mod dlq;
-pub mod dynamic_config;
-pub mod rate_limit;
-pub mod retention;
-pub mod rules;
 #[cfg(feature = "test-util")]
 pub mod testing;

@@ -1,6 +1,6 @@
 //! The admin listener: liveness, readiness against real Redis, and metrics.
 
-use shared::admin::{AdminServer, ReadyCheck, redis_and_db_ready};
+use shared::process::admin::{AdminServer, ReadyCheck, redis_and_db_ready};
 use shared::testing::{TestDatabase, TestRedis};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,9 +23,9 @@ async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
 async fn both_ports_answer_health_ready_and_metrics() {
     let redis = TestRedis::new().await;
     let db = TestDatabase::new().await;
-    let registry = shared::metrics::new_registry();
+    let registry = shared::process::metrics::new_registry();
     let counter = prometheus::IntCounter::new("mutt_test_things_total", "things").expect("counter");
-    shared::metrics::register(&registry, &counter).inc_by(3);
+    shared::process::metrics::register(&registry, &counter).inc_by(3);
     let ready = redis_and_db_ready(redis.conn().await, Some(db.pool.clone()));
     let server = AdminServer::bind(
         &[SocketAddr::from(ANY_PORT), SocketAddr::from(ANY_PORT)],

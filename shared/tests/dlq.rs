@@ -1,9 +1,9 @@
 //! DLQ tooling against a real Redis.
 
 use serde_json::{Value, json};
-use shared::dlq::{Dlq, DlqName, ReplayReport};
-use shared::keys::WorkerRole;
+use shared::queue::dead_letter::{Dlq, DlqName, ReplayReport};
 use shared::queue::{Failure, ReliableQueue, push_batch};
+use shared::redis::keys::WorkerRole;
 use shared::testing::TestRedis;
 use std::time::Duration;
 
@@ -164,6 +164,6 @@ async fn replay_restores_items_to_their_queue_and_caps_poison() {
     );
     assert!(matches!(
         dlq.replay(&mut conn, DlqName::Dead, None, 3).await,
-        Err(shared::dlq::DlqError::NotReplayable)
+        Err(shared::queue::dead_letter::DlqError::NotReplayable)
     ));
 }

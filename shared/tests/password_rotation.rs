@@ -5,8 +5,8 @@
 
 use secrecy::SecretString;
 use shared::config::RedisConfig;
-use shared::keys::RedisKeys;
-use shared::redis_conn::RedisConnector;
+use shared::redis::connection::RedisConnector;
+use shared::redis::keys::RedisKeys;
 use shared::testing::{ChildProcess, eventually, free_tcp_port};
 use std::process::{Command, Stdio};
 use std::time::Duration;

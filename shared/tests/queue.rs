@@ -1,7 +1,7 @@
 //! The reliable queue against a real Redis.
 
-use shared::keys::WorkerRole;
 use shared::queue::{Failure, Heartbeat, Janitor, ReliableQueue, push_batch};
+use shared::redis::keys::WorkerRole;
 use shared::testing::{CountingConnection, PrivateRedis, TestRedis, eventually};
 use std::time::Duration;
 

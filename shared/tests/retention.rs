@@ -5,8 +5,8 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use shared::config::RetentionConfig;
-use shared::retention::{self, LifecycleReport};
 use shared::store;
+use shared::store::lifecycle::{self, LifecycleReport};
 use shared::testing::{TestDatabase, TestRedis};
 use std::time::Duration;
 
@@ -101,7 +101,7 @@ async fn run(
     config: &RetentionConfig,
     now: &str,
 ) -> LifecycleReport {
-    retention::run_once(
+    lifecycle::run_once(
         &db.pool,
         &mut redis.conn().await,
         &redis.keys,
@@ -339,8 +339,8 @@ async fn partitions_ahead_are_created_once_even_by_concurrent_runs() {
         .expect("valid");
     let (mut c1, mut c2) = (redis.conn().await, redis.conn().await);
     let (a, b) = tokio::join!(
-        retention::run_once(&db.pool, &mut c1, &redis.keys, &config, now),
-        retention::run_once(&db.pool, &mut c2, &redis.keys, &config, now),
+        lifecycle::run_once(&db.pool, &mut c1, &redis.keys, &config, now),
+        lifecycle::run_once(&db.pool, &mut c2, &redis.keys, &config, now),
     );
     let (a, b) = (a.expect("first run"), b.expect("concurrent run"));
     let mut created = [a.partitions_created.clone(), b.partitions_created.clone()].concat();
@@ -359,7 +359,7 @@ async fn partitions_ahead_are_created_once_even_by_concurrent_runs() {
         a.audit.is_none() && b.audit.is_none(),
         "enforcement disabled"
     );
-    let third = retention::run_once(&db.pool, &mut c1, &redis.keys, &config, now)
+    let third = lifecycle::run_once(&db.pool, &mut c1, &redis.keys, &config, now)
         .await
         .expect("third run");
     assert!(!third.skipped_locked, "the lock was released");

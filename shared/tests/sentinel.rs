@@ -5,8 +5,8 @@
 //! the data written before.
 
 use shared::config::{RedisConfig, SentinelConfig};
-use shared::keys::RedisKeys;
-use shared::redis_conn::{RedisConnector, run_following_master};
+use shared::redis::connection::{RedisConnector, run_following_master};
+use shared::redis::keys::RedisKeys;
 use shared::testing::{ChildProcess, eventually, free_tcp_port};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -7,7 +7,7 @@
 mod support;
 
 use serde_json::Value;
-use shared::keys::WorkerRole;
+use shared::redis::keys::WorkerRole;
 use shared::testing::{PrivateRedis, TestRedis, eventually};
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};

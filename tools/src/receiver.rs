@@ -176,7 +176,7 @@ impl Receiver {
 
     /// Serves until `shutdown` is cancelled.
     pub async fn run_until(self, shutdown: CancellationToken) -> std::io::Result<()> {
-        shared::admin::serve_until(self.server, shutdown).await
+        shared::process::admin::serve_until(self.server, shutdown).await
     }
 }
 

@@ -6,7 +6,7 @@ use crate::state::AppState;
 use anyhow::Context;
 use prometheus::Registry;
 use shared::config::WebuiConfig;
-use shared::redis_conn::RedisConnector;
+use shared::redis::connection::RedisConnector;
 use shared::store;
 use std::net::SocketAddr;
 use tokio_util::sync::CancellationToken;
@@ -29,7 +29,7 @@ impl Webui {
                 "WEBUI_API_KEY is not set: only named keys (webui create-key) are accepted"
             );
         }
-        let ready = shared::admin::redis_and_db_ready(redis.clone(), Some(pool.clone()));
+        let ready = shared::process::admin::redis_and_db_ready(redis.clone(), Some(pool.clone()));
         let state = AppState::new(&config, pool, redis);
         let app_state = state.clone();
         let registry = registry.clone();
@@ -37,7 +37,12 @@ impl Webui {
             actix_web::App::new()
                 .app_data(actix_web::web::Data::new(app_state.clone()))
                 .configure(|cfg| {
-                    shared::admin::configure(cfg, "mutt-webui", registry.clone(), ready.clone())
+                    shared::process::admin::configure(
+                        cfg,
+                        "mutt-webui",
+                        registry.clone(),
+                        ready.clone(),
+                    )
                 })
                 .configure(crate::api::mount)
                 .configure(crate::ui::mount)
@@ -65,20 +70,22 @@ impl Webui {
     /// answers with an error so that the process exits and is restarted against it.
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let connector = self.connector.clone();
-        shared::redis_conn::run_following_master(&connector, shutdown, |stop| self.serve(stop))
-            .await
+        shared::redis::connection::run_following_master(&connector, shutdown, |stop| {
+            self.serve(stop)
+        })
+        .await
     }
 
     /// The service itself, until `shutdown` (which a Sentinel failover cancels too).
     async fn serve(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         tracing::info!(addr = %self.addr, "web UI listening");
-        let mirror = tokio::spawn(crate::service::keys::mirror_periodically(
+        let mirror = tokio::spawn(shared::redis::api_key_mirror::mirror_periodically(
             self.state.pool.clone(),
             self.state.redis.clone(),
             self.state.keys.clone(),
             shutdown.clone(),
         ));
-        let served = shared::admin::serve_until(self.server, shutdown)
+        let served = shared::process::admin::serve_until(self.server, shutdown)
             .await
             .context("web UI listener");
         mirror.await.context("key mirror task")?;

@@ -3,8 +3,8 @@
 
 use anyhow::Context;
 use shared::config::{Env, EnvSource, WebuiConfig};
-use shared::dlq::{Dlq, DlqName};
-use shared::redis_conn::RedisConnector;
+use shared::queue::dead_letter::{Dlq, DlqName};
+use shared::redis::connection::RedisConnector;
 use shared::store;
 use shared::store::api_keys::{self, Scope};
 
@@ -70,12 +70,14 @@ pub enum DlqCommand {
 /// Runs `command` with configuration from `env`. Results go to stdout, progress to stderr.
 pub async fn run(command: Command, env: &dyn EnvSource) -> anyhow::Result<()> {
     let config = WebuiConfig::from_env(&Env::new(env))?;
-    shared::telemetry::init(&config.telemetry);
+    shared::process::telemetry::init(&config.telemetry);
     match command {
         Command::Serve => {
-            let registry = shared::metrics::new_registry();
+            let registry = shared::process::metrics::new_registry();
             let webui = crate::Webui::build(config, &registry).await?;
-            webui.run_until(shared::shutdown::on_signal()).await?;
+            webui
+                .run_until(shared::process::shutdown::on_signal())
+                .await?;
         }
         Command::CreateKey { name, scopes } => {
             let scopes = scopes
@@ -97,7 +99,7 @@ pub async fn run(command: Command, env: &dyn EnvSource) -> anyhow::Result<()> {
                 .await?
                 .shared()
                 .await?;
-            crate::service::keys::mirror(&pool, &mut redis, &config.redis.keys)
+            shared::redis::api_key_mirror::mirror(&pool, &mut redis, &config.redis.keys)
                 .await
                 .context("mirroring the keys to Redis (run `webui serve` to retry)")?;
         }
@@ -145,7 +147,7 @@ pub async fn run(command: Command, env: &dyn EnvSource) -> anyhow::Result<()> {
                 .await?;
             let mut retention = config.retention.clone();
             retention.dry_run |= dry_run;
-            let report = shared::retention::run_once(
+            let report = shared::store::lifecycle::run_once(
                 &pool,
                 &mut redis,
                 &config.redis.keys,

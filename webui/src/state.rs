@@ -3,7 +3,7 @@
 use redis::aio::ConnectionManager;
 use secrecy::SecretString;
 use shared::config::WebuiConfig;
-use shared::keys::RedisKeys;
+use shared::redis::keys::RedisKeys;
 use shared::store::Pool;
 
 #[derive(Clone)]

@@ -6,7 +6,7 @@
 //! while any action is left.
 
 use redis::aio::ConnectionLike;
-use shared::keys::{RedisKeys, WorkerRole};
+use shared::redis::keys::{RedisKeys, WorkerRole};
 use shared::store::{self, Pool};
 
 /// One line of the report.

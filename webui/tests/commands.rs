@@ -89,7 +89,7 @@ async fn create_key_prints_the_key_alone_on_stdout_and_stores_only_its_hash() {
         .expect("count")
         .get(0);
     assert_eq!(stored, 1, "the hash is stored, never the key");
-    let mirrored = shared::key_directory::lookup(&mut redis.conn().await, &redis.keys, key)
+    let mirrored = shared::redis::api_key_mirror::lookup(&mut redis.conn().await, &redis.keys, key)
         .await
         .expect("redis");
     assert_eq!(mirrored, Some(holder), "mirrored for the ingestor at once");
@@ -120,7 +120,7 @@ async fn v25_check_names_each_step_left_and_passes_once_they_are_done() {
             1764500000000u64,
         )
         .lpush(
-            keys.processing_list(shared::keys::WorkerRole::Alerter, "alerter-3f9c2a"),
+            keys.processing_list(shared::redis::keys::WorkerRole::Alerter, "alerter-3f9c2a"),
             r#"{"hostname":"r1","message":"CRITICAL"}"#,
         )
         .query_async(&mut conn)

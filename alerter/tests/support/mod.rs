@@ -5,8 +5,8 @@
 use alerter::Alerter;
 use serde_json::{Value, json};
 use shared::config::{AlerterConfig, Env};
-use shared::keys::WorkerRole;
 use shared::queue::push_batch;
+use shared::redis::keys::WorkerRole;
 use shared::testing::{TestDatabase, TestRedis};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -37,7 +37,7 @@ pub fn config(
 }
 
 pub async fn start(config: AlerterConfig) -> Running {
-    shared::telemetry::init(&shared::config::TelemetryConfig {
+    shared::process::telemetry::init(&shared::config::TelemetryConfig {
         log_level: "warn".into(),
         log_json: false,
     });

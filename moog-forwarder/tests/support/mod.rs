@@ -7,7 +7,7 @@ use mutt_tools::receiver::{Behaviour, Receiver, ReceiverState};
 use serde_json::{Map, Value, json};
 use shared::config::{Env, ForwarderConfig};
 use shared::event::{Alert, EventId, MoogSeverity};
-use shared::keys::WorkerRole;
+use shared::redis::keys::WorkerRole;
 use shared::testing::TestRedis;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -95,7 +95,7 @@ pub fn config(
 }
 
 pub async fn start(config: ForwarderConfig) -> Running {
-    shared::telemetry::init(&shared::config::TelemetryConfig {
+    shared::process::telemetry::init(&shared::config::TelemetryConfig {
         log_level: "warn".into(),
         log_json: false,
     });

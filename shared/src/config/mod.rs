@@ -5,13 +5,13 @@
 //! environment; nothing else in mutt-rs reads environment variables. A bad value is an
 //! error that names the variable, and the service refuses to start with it.
 
-mod common;
+mod connections;
+mod process;
 mod reader;
 mod services;
 
-pub use common::{
-    DbConfig, DynamicConfigSwitch, RedisConfig, SentinelConfig, TelemetryConfig, WorkerIdentity,
-};
+pub use connections::{DbConfig, RedisConfig, SentinelConfig};
+pub use process::{DynamicConfigSwitch, TelemetryConfig, WorkerIdentity};
 pub use reader::{ConfigError, Env, EnvSource, ProcessEnv};
 pub use services::{
     AlerterConfig, ForwarderConfig, IngestLimits, IngestorConfig, RemediationConfig,

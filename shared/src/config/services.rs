@@ -2,8 +2,8 @@
 //! defaults plus the variables mutt-rs adds (documented in
 //! docs/configuration.md).
 
-use super::common::{DbConfig, DynamicConfigSwitch, RedisConfig, TelemetryConfig, WorkerIdentity};
 use super::reader::{ConfigError, Env};
+use super::{DbConfig, DynamicConfigSwitch, RedisConfig, TelemetryConfig, WorkerIdentity};
 use secrecy::SecretString;
 use std::net::IpAddr;
 use std::time::Duration;

@@ -34,7 +34,7 @@ fn every_v25_variable_has_its_v25_default() {
     assert_eq!((r.host.as_str(), r.port, r.db), ("localhost", 6379, 0));
     assert!(r.tls_enabled);
     assert_eq!(r.max_connections, 20);
-    assert_eq!(r.keys, crate::keys::RedisKeys::default());
+    assert_eq!(r.keys, crate::redis::keys::RedisKeys::default());
     assert_eq!(
         i.telemetry,
         TelemetryConfig {

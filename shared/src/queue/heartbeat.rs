@@ -2,7 +2,7 @@
 //! interval from the moment the worker starts (v2.5 wrote the first beat only after 10 s,
 //! leaving a window in which a fresh worker looked dead).
 
-use crate::keys::{RedisKeys, WorkerRole};
+use crate::redis::keys::{RedisKeys, WorkerRole};
 use redis::aio::ConnectionLike;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;

@@ -6,7 +6,7 @@
 //! a worker that beats again between the check and the move cannot lose items, and two
 //! janitors sweeping the same list cannot both move an item.
 
-use crate::keys::{RedisKeys, WorkerRole};
+use crate::redis::keys::{RedisKeys, WorkerRole};
 use redis::aio::ConnectionLike;
 use std::sync::LazyLock;
 use std::time::Duration;

@@ -7,7 +7,7 @@
 //! list of any worker whose heartbeat expired to its source queue, in one Lua script.
 //! A message that cannot be processed goes to a DLQ with metadata, never nowhere.
 
-mod dead_letter;
+pub mod dead_letter;
 mod heartbeat;
 mod in_flight;
 mod janitor;

@@ -16,7 +16,7 @@
 //! queue's right, so a v2.5 consumer (`BRPOPLPUSH`) can share the queue.
 
 use super::{Failure, Item, QueueError, dead_letter_payload};
-use crate::keys::{RedisKeys, WorkerRole};
+use crate::redis::keys::{RedisKeys, WorkerRole};
 use chrono::Utc;
 use redis::aio::ConnectionLike;
 use serde_json::Value;

@@ -130,7 +130,7 @@ pub async fn find_key(pool: &Pool, key: &str) -> Result<Option<KeyHolder>, KeyEr
     }))
 }
 
-/// Every active key as (hash, holder): what `crate::key_directory::publish` mirrors.
+/// Every active key as (hash, holder): what `crate::redis::api_key_mirror::publish` mirrors.
 pub async fn active_keys(pool: &Pool) -> Result<Vec<(String, KeyHolder)>, KeyError> {
     let conn = pool.get().await?;
     let rows = conn

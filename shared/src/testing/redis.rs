@@ -1,8 +1,8 @@
 //! `TestRedis`: a unique key prefix on the shared test Redis, deleted when dropped.
 
 use crate::config::RedisConfig;
-use crate::keys::RedisKeys;
-use crate::redis_conn::RedisConnector;
+use crate::redis::connection::RedisConnector;
+use crate::redis::keys::RedisKeys;
 use redis::aio::ConnectionManager;
 
 pub struct TestRedis {

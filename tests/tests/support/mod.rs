@@ -79,7 +79,7 @@ impl Sandbox {
         workers: bool,
         forwarder_env: &[(&str, &str)],
     ) -> Self {
-        shared::telemetry::init(&shared::config::TelemetryConfig {
+        shared::process::telemetry::init(&shared::config::TelemetryConfig {
             log_level: "warn".into(),
             log_json: false,
         });

@@ -13,7 +13,7 @@
 
 use redis::aio::ConnectionManager;
 use serde_json::{Value, json};
-use shared::keys::{RedisKeys, WorkerRole};
+use shared::redis::keys::{RedisKeys, WorkerRole};
 use shared::store::Pool;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;

@@ -24,7 +24,7 @@ struct Cli {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    shared::telemetry::init(&shared::config::TelemetryConfig {
+    shared::process::telemetry::init(&shared::config::TelemetryConfig {
         log_level: cli.log_level.clone(),
         log_json: false,
     });
@@ -36,7 +36,10 @@ async fn main() -> std::process::ExitCode {
         }
     };
     tracing::info!(addr = %receiver.addr, "mock moog webhook listening; GET /_mock/received lists what arrived");
-    match receiver.run_until(shared::shutdown::on_signal()).await {
+    match receiver
+        .run_until(shared::process::shutdown::on_signal())
+        .await
+    {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("mock-moog: {error:#}");

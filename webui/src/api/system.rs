@@ -26,7 +26,7 @@ async fn version() -> HttpResponse {
             "2.0": {"released": "2025-11-10", "status": "supported"},
             "1.0": {"released": "2024-01-01", "status": "supported", "deprecated_in": "3.0", "removal_date": "2026-01-01"},
         },
-        "server_version": shared::admin::VERSION,
+        "server_version": shared::process::admin::VERSION,
     }))
 }
 

@@ -1,4 +1,4 @@
-//! The dead-letter queues for operators, over `shared::dlq`: depths, the items of one
+//! The dead-letter queues for operators, over `shared::queue::dead_letter`: depths, the items of one
 //! queue (oldest first), replay and purge. Reading needs `read`; replay and purge `admin`.
 
 use super::Caller;
@@ -6,7 +6,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use serde::Serialize;
 use serde_json::Value;
-use shared::dlq::{Dlq, DlqError, DlqName, ReplayReport};
+use shared::queue::dead_letter::{Dlq, DlqError, DlqName, ReplayReport};
 use shared::store::api_keys::Scope;
 
 /// Most items one page lists.

@@ -16,7 +16,6 @@ pub mod dashboard;
 pub mod dlq;
 pub mod fields;
 pub mod hosts;
-pub mod keys;
 pub mod paging;
 pub mod rules;
 pub mod trial;

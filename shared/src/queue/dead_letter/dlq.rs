@@ -1,5 +1,5 @@
-//! Dead-letter queues for operators: list, inspect, replay, purge. Used by
-//! `webui dlq …` now and the web UI's API later.
+//! The dead-letter queues for operators: list, inspect, replay, purge, expire (used by
+//! the web UI, `webui dlq …` and the retention run).
 //!
 //! Replay puts an item back where it came from (`mutt:dlq:alerter` → the ingest queue,
 //! `mutt:dlq:moog` → the alert queue), at the consumers' end so it goes next, with its
@@ -9,16 +9,16 @@
 //! through a holding list, so a crash mid-replay loses nothing: the next replay returns
 //! whatever it finds there to the DLQ first.
 
-use crate::keys::RedisKeys;
-use crate::queue::{Failure, dead_letter_payload};
+use super::{Failure, dead_letter_payload};
+use crate::redis::keys::RedisKeys;
 use chrono::Utc;
 use redis::aio::ConnectionLike;
 use serde_json::{Map, Value};
 
-/// The metadata `dead_letter_payload` adds, removed again on replay.
 /// Items replayed per chunk.
 pub const REPLAY_CHUNK: u64 = 500;
 
+/// The metadata `dead_letter_payload` adds, removed again on replay.
 const METADATA: [&str; 5] = [
     "failed_at",
     "failure_reason",

@@ -1,5 +1,10 @@
-//! What a dead-lettered message looks like: the original JSON object plus
-//! top-level metadata, or `{"raw": "<text>", …metadata}` when it was not a JSON object.
+//! Dead letters: what a dead-lettered message looks like (the original JSON object plus
+//! top-level metadata, or `{"raw": "<text>", …metadata}` when it was not a JSON object),
+//! and the operators' tools over the DLQs ([`Dlq`]).
+
+mod dlq;
+
+pub use dlq::{Dlq, DlqError, DlqName, ExpiryReport, REPLAY_CHUNK, ReplayReport};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value};

@@ -10,9 +10,9 @@
 //! `RETENTION_DRY_RUN`.
 
 use crate::config::RetentionConfig;
-use crate::dlq::{Dlq, DlqName, ExpiryReport};
-use crate::keys::RedisKeys;
-use crate::metrics::register;
+use crate::process::metrics::register;
+use crate::queue::dead_letter::{Dlq, DlqName, ExpiryReport};
+use crate::redis::keys::RedisKeys;
 use crate::store::retention::{AuditRetention, AuditRetentionReport};
 use crate::store::{self, Pool};
 use chrono::{DateTime, Utc};

@@ -1,18 +1,52 @@
 //! The named API keys, mirrored into Redis for services that must not depend on
 //! PostgreSQL to accept events (the ingestor keeps taking events while PostgreSQL is down).
 //!
-//! The web UI writes the directory (`publish`: every active key's SHA-256 → its name and
+//! The web UI writes the directory ([`mirror`]: every active key's SHA-256 → its name and
 //! scopes, replaced atomically) when a key is created and every minute while it serves;
 //! the ingestor reads it through a [`KeyCache`], so a request costs no Redis round trip
 //! once its key has been seen, and a key created or revoked takes effect within the
 //! cache's lifetime.
 
-use crate::keys::RedisKeys;
+use crate::redis::keys::RedisKeys;
 use crate::store::api_keys::{KeyHolder, key_hash};
 use redis::aio::ConnectionLike;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// How often the web UI rewrites the directory while it serves (which also carries
+/// revocations, and repairs a Redis that lost its data).
+pub const MIRROR_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Rewrites the directory from PostgreSQL's active keys.
+pub async fn mirror<C: ConnectionLike + Send>(
+    pool: &crate::store::Pool,
+    conn: &mut C,
+    keys: &RedisKeys,
+) -> anyhow::Result<()> {
+    let active = crate::store::api_keys::active_keys(pool).await?;
+    publish(conn, keys, &active).await?;
+    Ok(())
+}
+
+/// [`mirror`] every [`MIRROR_INTERVAL`] until `stop`.
+pub async fn mirror_periodically<C: ConnectionLike + Send>(
+    pool: crate::store::Pool,
+    mut conn: C,
+    keys: RedisKeys,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    let mut tick = tokio::time::interval(MIRROR_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if let Err(error) = mirror(&pool, &mut conn, &keys).await {
+            tracing::warn!(error = %error, "cannot mirror the API keys to Redis, will retry");
+        }
+    }
+}
 
 /// Replaces the directory with `holders` (hash → holder) in one atomic step.
 pub async fn publish<C: ConnectionLike + Send>(

@@ -125,7 +125,7 @@ async fn ready(state: web::Data<AdminState>) -> HttpResponse {
 async fn metrics(state: web::Data<AdminState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(crate::metrics::render(&state.registry))
+        .body(crate::process::metrics::render(&state.registry))
 }
 
 /// A readiness check that PINGs Redis (and, given a pool, runs `SELECT 1`).

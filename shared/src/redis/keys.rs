@@ -44,7 +44,7 @@ pub struct RedisKeys {
     pub moog_rate_limit: String,
     /// Alerts waiting for a delayed retry: a sorted set scored by due time (ms).
     pub moog_retry_queue: String,
-    /// Named API keys mirrored from PostgreSQL (`crate::key_directory`): hash → holder.
+    /// Named API keys mirrored from PostgreSQL (`crate::redis::api_key_mirror`): hash → holder.
     pub api_keys: String,
     /// Per-rule match counts (a hash: rule id → events matched), kept by the alerter.
     pub rule_hits: String,

@@ -1,0 +1,7 @@
+//! Redis as every service reaches it: connections (shared and blocking, through Sentinel,
+//! with password rotation), the name of every key, and the mirror of the named API keys
+//! that lets the ingestor check keys without PostgreSQL.
+
+pub mod api_key_mirror;
+pub mod connection;
+pub mod keys;
