@@ -12,9 +12,8 @@ use prometheus::Registry;
 use shared::config::AlerterConfig;
 use shared::dynamic_config::{DynamicConfig, DynamicSetting};
 use shared::process::admin::AdminServer;
-use shared::queue::{
-    Heartbeat, InFlight, Janitor, Presence, ReliableQueue, return_orphans_periodically,
-};
+use shared::process::upkeep::Upkeep;
+use shared::queue::{Heartbeat, InFlight, Janitor, ReliableQueue};
 use shared::redis::connection::RedisConnector;
 use shared::redis::keys::WorkerRole;
 use shared::store;
@@ -26,13 +25,11 @@ use tokio_util::sync::CancellationToken;
 
 pub struct Alerter {
     config: AlerterConfig,
-    admin: AdminServer,
     /// `ALERTER_CONCURRENCY` loops sharing one processing list: each item is acknowledged
     /// on its own, so they never step on each other's batches.
     workers: Vec<Worker>,
     connector: RedisConnector,
-    heartbeat: Heartbeat,
-    janitor: Janitor,
+    upkeep: Upkeep,
     retention: RetentionMetrics,
 }
 
@@ -102,28 +99,35 @@ impl Alerter {
                 take_turn: Arc::clone(&take_turn),
             });
         }
-        let heartbeat = Heartbeat::new(
-            &keys,
-            WorkerRole::Alerter,
-            &pod,
-            config.heartbeat_interval,
-            config.janitor_timeout,
-        );
-        let janitor = Janitor::new(&keys, WorkerRole::Alerter, &pod);
+        let upkeep = Upkeep {
+            queue: workers[0].queue.clone(),
+            in_flight,
+            heartbeat: Heartbeat::new(
+                &keys,
+                WorkerRole::Alerter,
+                &pod,
+                config.heartbeat_interval,
+                config.janitor_timeout,
+            ),
+            janitor: Janitor::new(&keys, WorkerRole::Alerter, &pod),
+            interval: config.heartbeat_interval,
+            dynamic,
+            settings: DYNAMIC_SETTINGS,
+            admin,
+            keys,
+        };
         Ok(Self {
             config,
-            admin,
             workers,
             connector,
-            heartbeat,
-            janitor,
+            upkeep,
             retention,
         })
     }
 
     /// The admin listener's addresses: metrics port, then health port.
     pub fn admin_addrs(&self) -> &[SocketAddr] {
-        self.admin.addrs()
+        self.upkeep.admin.addrs()
     }
 
     pub fn pod_name(&self) -> &str {
@@ -146,46 +150,19 @@ impl Alerter {
     async fn serve(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let Self {
             config,
-            admin,
             workers,
             connector,
-            heartbeat,
-            janitor,
+            upkeep,
             retention,
         } = self;
         let worker = &workers[0];
-        let mut redis = worker.redis.clone();
-        let own_queue = worker.queue.clone();
-        let presence = Presence {
-            queue: &own_queue,
-            heartbeat: &heartbeat,
-        };
-        presence
-            .arrive(&mut redis)
-            .await
-            .context("announcing this worker in redis")?;
+        let redis = worker.redis.clone();
+        let mut running = upkeep.start(redis.clone()).await?;
         tracing::info!(worker_id = %config.identity.pod_name, rules = worker.cache.current().rules.len(), "alerter running");
 
-        let background = CancellationToken::new();
-        let mut tasks = tokio::task::JoinSet::new();
-        tasks.spawn(heartbeat.clone().run(redis.clone(), background.clone()));
-        tasks.spawn(janitor.run(redis.clone(), config.heartbeat_interval, background.clone()));
-        tasks.spawn(return_orphans_periodically(
-            worker.queue.clone(),
-            redis.clone(),
-            worker.in_flight.clone(),
-            config.heartbeat_interval,
-            background.clone(),
-        ));
-        let dynamic = worker.dynamic.clone();
-        tasks.spawn(dynamic.clone().run(
-            redis.clone(),
-            worker.keys.clone(),
-            DYNAMIC_SETTINGS,
-            background.clone(),
-        ));
-        let static_reload = config.cache_reload_interval;
-        tasks.spawn(worker.cache.clone().run(
+        let background = running.stop_token();
+        let (dynamic, static_reload) = (worker.dynamic.clone(), config.cache_reload_interval);
+        running.spawn(worker.cache.clone().run(
             move || {
                 Duration::from_secs(
                     dynamic
@@ -195,13 +172,17 @@ impl Alerter {
             },
             background.clone(),
         ));
-        tasks.spawn(cache::listen_for_changes(
+        running.spawn(cache::listen_for_changes(
             connector.redis_client().clone(),
             worker.keys.rules_changed_channel(),
             worker.cache.clone(),
             background.clone(),
         ));
-        tasks.spawn(crate::remediation::run(
+        running.spawn(cache::reload_on_sighup(
+            worker.cache.clone(),
+            background.clone(),
+        ));
+        running.spawn(crate::remediation::run(
             config.remediation.clone(),
             redis.clone(),
             worker.pool.clone(),
@@ -210,7 +191,7 @@ impl Alerter {
             background.clone(),
         ));
         // Partitions ahead, and retention when enabled; other instances skip while one runs.
-        tasks.spawn(shared::store::lifecycle::run_periodically(
+        running.spawn(shared::store::lifecycle::run_periodically(
             worker.pool.clone(),
             redis.clone(),
             worker.keys.clone(),
@@ -218,37 +199,24 @@ impl Alerter {
             retention,
             background.clone(),
         ));
-        tasks.spawn(cache::reload_on_sighup(
-            worker.cache.clone(),
-            background.clone(),
-        ));
-        tasks.spawn(worker.pressure.clone().run(
+        running.spawn(worker.pressure.clone().run(
             redis.clone(),
             worker.keys.alert_queue.clone(),
             worker.queue.dlq().to_owned(),
             worker.metrics.clone(),
             background.clone(),
         ));
-        tasks.spawn(worker.hits.clone().run(
+        running.spawn(worker.hits.clone().run(
             redis.clone(),
             worker.keys.clone(),
             background.clone(),
         ));
-        let admin_task = tokio::spawn(admin.run_until(background.clone()));
 
         let mut loops = tokio::task::JoinSet::new();
         for worker in workers {
             loops.spawn(worker.run(shutdown.clone()));
         }
         while loops.join_next().await.is_some() {}
-
-        presence.leave(&mut redis).await;
-        background.cancel();
-        while tasks.join_next().await.is_some() {}
-        admin_task
-            .await
-            .context("admin listener")?
-            .context("admin listener")?;
-        Ok(())
+        running.finish().await
     }
 }

@@ -7,6 +7,7 @@
 
 use crate::metrics::AlerterMetrics;
 use futures_util::StreamExt;
+use shared::process::retry::Backoff;
 pub use shared::rules::routing::Snapshot;
 use shared::store::{Pool, rules::load_routing};
 use std::sync::{Arc, RwLock};
@@ -91,7 +92,7 @@ pub async fn listen_for_changes(
     cache: Arc<RoutingCache>,
     shutdown: CancellationToken,
 ) {
-    let mut backoff = Duration::from_millis(200);
+    let mut backoff = Backoff::doubling(Duration::from_millis(200), Duration::from_secs(10));
     loop {
         let subscribed = async {
             let mut pubsub = client.get_async_pubsub().await?;
@@ -104,7 +105,7 @@ pub async fn listen_for_changes(
         };
         match pubsub {
             Ok(mut pubsub) => {
-                backoff = Duration::from_millis(200);
+                backoff.reset();
                 // A change may have happened while we were not subscribed.
                 cache.reload_now.notify_one();
                 let mut messages = pubsub.on_message();
@@ -123,11 +124,9 @@ pub async fn listen_for_changes(
                 tracing::warn!(channel = %channel, error = %error, "cannot subscribe to rule changes, will retry")
             }
         }
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(backoff) => {}
+        if !backoff.wait(&shutdown).await {
+            return;
         }
-        backoff = (backoff * 2).min(Duration::from_secs(10));
     }
 }
 

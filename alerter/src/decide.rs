@@ -1,16 +1,127 @@
-//! The alerts the alerter produces, without IO. Which rule
-//! and handling apply is `shared::rules::routing` (shared with the web UI's rule test).
+//! What the alerter does with each event, without IO: decode the queue item, decide
+//! (which rule and handling apply is `shared::rules::routing`, shared with the web UI's
+//! rule test), the audit row, and the alerts and meta-alerts it produces.
 
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use shared::event::{Alert, Event, EventId, MoogSeverity};
+use shared::queue::Failure;
 use shared::redis::keys::RedisKeys;
 use shared::rules::Rule;
-pub use shared::rules::routing::{Decision, Environment, decide, forwards};
+use shared::rules::routing::{Decision, Snapshot, decide};
+use shared::store::audit::AuditRow;
+
+/// Ids for events queued by a v2.5 ingestor (no `_event_id`): derived from the item's
+/// bytes, so that re-processing the same item gives the same id.
+const LEGACY_EVENT_NAMESPACE: uuid::Uuid =
+    uuid::Uuid::from_u128(0x6d75_7474_2d72_732d_6576_656e_7400_0001);
+
+/// An event that decoded, with what to do about it.
+#[derive(Debug)]
+pub struct Plan {
+    /// Its index in the batch.
+    pub item: usize,
+    pub event: Event,
+    pub raw: Value,
+    pub event_id: EventId,
+    pub time: DateTime<Utc>,
+    pub action: Action,
+}
+
+#[derive(Debug)]
+pub enum Action {
+    Handled {
+        rule_id: i32,
+        handling: String,
+        /// The alert to forward, when the handling forwards.
+        alert: Option<Box<Alert>>,
+    },
+    Unhandled,
+}
+
+/// Decodes and decides item `index` of a batch; `Err` is why it must go to the DLQ now
+/// (not JSON, not an event, retried more than `max_retries` times, no readable time).
+pub fn plan(
+    index: usize,
+    item: &[u8],
+    snapshot: &Snapshot,
+    max_retries: u32,
+) -> Result<Plan, Failure> {
+    let raw: Value =
+        serde_json::from_slice(item).map_err(|e| Failure::new(format!("invalid JSON: {e}"), 1))?;
+    let event: Event = serde_json::from_value(raw.clone())
+        .map_err(|e| Failure::new(format!("not an event: {e}"), 1))?;
+    if event.retry_count > max_retries {
+        return Err(Failure::new(
+            "exceeded ALERTER_MAX_RETRIES",
+            event.retry_count,
+        ));
+    }
+    let time = event
+        .time()
+        .ok_or_else(|| Failure::new("unreadable timestamp", event.retry_count + 1))?;
+    let event_id = event
+        .event_id
+        .unwrap_or_else(|| EventId(uuid::Uuid::new_v5(&LEGACY_EVENT_NAMESPACE, item)));
+    let action = match decide(snapshot, &event) {
+        Decision::Handled {
+            rule,
+            handling,
+            forward,
+            ..
+        } => Action::Handled {
+            rule_id: rule.id,
+            handling: handling.to_owned(),
+            alert: forward.then(|| Box::new(alert_for(&event, event_id, rule, &raw))),
+        },
+        Decision::Unhandled => Action::Unhandled,
+    };
+    Ok(Plan {
+        item: index,
+        event,
+        raw,
+        event_id,
+        time,
+        action,
+    })
+}
+
+impl Plan {
+    /// The event's audit row; none for an unhandled event unless `AUDIT_UNHANDLED`.
+    pub fn audit_row(&self, audit_unhandled: bool) -> Option<AuditRow> {
+        let (rule, handling, forwarded) = match &self.action {
+            Action::Handled {
+                rule_id,
+                handling,
+                alert,
+            } => (Some(*rule_id), handling.clone(), alert.is_some()),
+            Action::Unhandled if audit_unhandled => (None, "unhandled".to_owned(), false),
+            Action::Unhandled => return None,
+        };
+        Some(AuditRow {
+            event_id: self.event_id.0,
+            event_timestamp: self.time,
+            hostname: self.event.hostname.clone(),
+            matched_rule_id: rule,
+            handling_decision: handling,
+            forwarded_to_moog: forwarded,
+            raw_message: self.raw.to_string(),
+        })
+    }
+}
 
 fn severity(event: &Event) -> MoogSeverity {
     event
         .syslog_severity
         .map_or(MoogSeverity::Warning, |s| s.moog_severity())
+}
+
+/// v2.5's `unknown` for an event that carried no correlation id.
+fn correlation_of(event: &Event) -> String {
+    event
+        .correlation_id
+        .clone()
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// The alert for a handled event.
@@ -21,10 +132,7 @@ pub fn alert_for(event: &Event, event_id: EventId, rule: &Rule, raw: &Value) -> 
         severity: severity(event),
         message_body: event.message.clone(),
         raw_json: raw.clone(),
-        correlation_id: event
-            .correlation_id
-            .clone()
-            .unwrap_or_else(|| "unknown".into()),
+        correlation_id: correlation_of(event),
         event_id: Some(event_id),
         rule_id: Some(rule.id),
         moog_retry_count: 0,
@@ -55,10 +163,7 @@ pub fn meta_alert(
             event.hostname
         ),
         raw_json: raw.clone(),
-        correlation_id: event
-            .correlation_id
-            .clone()
-            .unwrap_or_else(|| "unknown".into()),
+        correlation_id: correlation_of(event),
         event_id: Some(event_id),
         rule_id: None,
         moog_retry_count: 0,

@@ -2,21 +2,21 @@
 //! processing list, decides each with the rule engine, writes idempotent audit rows, pushes
 //! alerts onto `mutt:alert_queue`, then acknowledges.
 //!
-//! [`decide`] is the pure core (rule, environment, handling, alert shape); [`worker`] runs
+//! `decide` is the pure core (rule, environment, handling, alert shape); `worker` runs
 //! one batch against Redis and PostgreSQL; [`cache`] keeps the compiled rules fresh;
-//! [`unhandled`] counts unmatched events toward meta-alerts; [`pressure`] samples the alert
-//! queue for backpressure; [`hits`] adds up rule hits for the web UI; [`remediation`] replays the
-//! alerter DLQ while dependencies are healthy; [`app`] wires it all behind
+//! `unhandled` counts unmatched events toward meta-alerts; `pressure` samples the alert
+//! queue for backpressure; `hits` adds up rule hits for the web UI; `remediation` replays the
+//! alerter DLQ while dependencies are healthy; `app` wires it all behind
 //! `build` / `run_until`.
 
-pub mod app;
+mod app;
 pub mod cache;
-pub mod decide;
-pub mod hits;
+mod decide;
+mod hits;
 pub mod metrics;
-pub mod pressure;
-pub mod remediation;
-pub mod unhandled;
-pub mod worker;
+mod pressure;
+mod remediation;
+mod unhandled;
+mod worker;
 
 pub use app::Alerter;

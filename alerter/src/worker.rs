@@ -12,16 +12,16 @@
 //! An item that is not an event is dead-lettered at once. Nothing is dropped.
 
 use crate::cache::{RoutingCache, Snapshot};
-use crate::decide::{self, Decision};
+use crate::decide::{self, Action, Plan};
 use crate::hits::RuleHits;
 use crate::metrics::AlerterMetrics;
 use crate::pressure::Pressure;
 use crate::unhandled;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use redis::aio::ConnectionManager;
-use serde_json::Value;
 use shared::dynamic_config::{DynamicConfig, DynamicSetting};
-use shared::event::{Alert, Event, EventId};
+use shared::event::Alert;
+use shared::process::retry::{Backoff, pause, until_ok};
 use shared::queue::{Failure, InFlight, Item, ReliableQueue, push_batch};
 use shared::redis::keys::RedisKeys;
 use shared::store::Pool;
@@ -30,11 +30,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
-/// Ids for events queued by a v2.5 ingestor (no `_event_id`): derived from the item's
-/// bytes, so that re-processing the same item gives the same id.
-const LEGACY_EVENT_NAMESPACE: uuid::Uuid =
-    uuid::Uuid::from_u128(0x6d75_7474_2d72_732d_6576_656e_7400_0001);
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Between attempts while Redis or PostgreSQL is away.
+const BACKOFF: Backoff = Backoff::doubling(Duration::from_millis(100), Duration::from_secs(30));
 
 /// The dynamic settings the alerter reads.
 pub const DYNAMIC_SETTINGS: &[DynamicSetting] = &[
@@ -75,47 +72,6 @@ pub struct Worker {
     pub take_turn: Arc<tokio::sync::Mutex<()>>,
 }
 
-/// An event that decoded, with what to do about it.
-struct Plan {
-    item: usize,
-    event: Event,
-    raw: Value,
-    event_id: EventId,
-    time: DateTime<Utc>,
-    action: Action,
-}
-
-enum Action {
-    Handled {
-        rule_id: i32,
-        handling: String,
-        alert: Option<Box<Alert>>,
-    },
-    Unhandled,
-}
-
-/// Retries an operation with exponential backoff until it succeeds; `None` when shutdown
-/// came first. A macro rather than a function taking an async closure: the operation's
-/// future borrows locals, and spelling that as a closure makes the task's `Send` unprovable.
-macro_rules! until_ok {
-    ($what:expr, $shutdown:expr, $op:expr) => {{
-        let mut delay = Duration::from_millis(100);
-        loop {
-            match $op.await {
-                Ok(value) => break Some(value),
-                Err(error) => {
-                    tracing::warn!(error = %error, retry_in_ms = delay.as_millis() as u64, "{} failed, retrying", $what);
-                    tokio::select! {
-                        _ = $shutdown.cancelled() => break None,
-                        _ = tokio::time::sleep(delay) => {}
-                    }
-                    delay = (delay * 2).min(MAX_BACKOFF);
-                }
-            }
-        }
-    }};
-}
-
 impl Worker {
     /// Takes and processes batches until `shutdown`. A batch that has been taken is
     /// finished unless its dependencies stay down through the shutdown, in which case it
@@ -127,10 +83,10 @@ impl Worker {
             }
             if let Some(defer) = self.pressure.defer() {
                 self.metrics.shed_events.with_label_values(&["defer"]).inc();
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    _ = tokio::time::sleep(defer) => continue,
+                if !pause(defer, &shutdown).await {
+                    return;
                 }
+                continue;
             }
             // BLMOVE keeps what it takes in our processing list until we ack, so stopping
             // here, before a batch is taken, loses nothing.
@@ -155,83 +111,35 @@ impl Worker {
                 }
                 Err(error) => {
                     tracing::warn!(error = %error, queue = %self.queue.source(), "cannot take from the queue, retrying");
-                    tokio::select! {
-                        _ = shutdown.cancelled() => return,
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    if !pause(Duration::from_secs(1), &shutdown).await {
+                        return;
                     }
                 }
             }
         }
     }
 
-    async fn process(&mut self, items: &[Item], shutdown: &CancellationToken) {
+    /// One batch, step by step; each step returns `None` when shutdown came while Redis or
+    /// PostgreSQL was away, and the batch then stays in the processing list for recovery.
+    async fn process(&self, items: &[Item], shutdown: &CancellationToken) {
         let started = Instant::now();
         self.metrics.processing_list_depth.set(items.len() as i64);
         self.metrics.batch_events.observe(items.len() as f64);
         let snapshot = self.cache.current();
-        let mut plans = Vec::with_capacity(items.len());
+        // Items dead-lettered or requeued on their own: not acknowledged with the batch.
         let mut settled = vec![false; items.len()];
-        for (index, item) in items.iter().enumerate() {
-            match self.plan(index, item, &snapshot) {
-                Ok(plan) => plans.push(plan),
-                Err(failure) => {
-                    self.metrics
-                        .events_processed
-                        .with_label_values(&["poison"])
-                        .inc();
-                    let mut redis = self.redis.clone();
-                    if until_ok!(
-                        "dead-lettering",
-                        shutdown,
-                        self.queue.dead_letter(&mut redis, item, &failure)
-                    )
-                    .is_none()
-                    {
-                        return;
-                    }
-                    settled[index] = true;
-                }
-            }
-        }
-
+        let Some(plans) = self.decode(items, &snapshot, &mut settled, shutdown).await else {
+            return;
+        };
         let Some(refused) = self.audit(&plans, shutdown).await else {
             return;
         };
-        for (p, reason) in &refused {
-            let plan = &plans[*p];
-            let item = &items[plan.item];
-            let (reason, attempts) = (
-                format!("postgresql refused the audit row: {reason}"),
-                plan.event.retry_count + 1,
-            );
-            let mut redis = self.redis.clone();
-            let done = if attempts > self.settings.max_retries {
-                self.metrics
-                    .events_processed
-                    .with_label_values(&["poison"])
-                    .inc();
-                let failure = Failure::new(reason, attempts);
-                until_ok!(
-                    "dead-lettering",
-                    shutdown,
-                    self.queue.dead_letter(&mut redis, item, &failure)
-                )
-            } else {
-                self.metrics
-                    .events_processed
-                    .with_label_values(&["error"])
-                    .inc();
-                until_ok!(
-                    "requeueing",
-                    shutdown,
-                    self.queue.requeue(&mut redis, item, "_retry_count")
-                )
-                .map(|_| ())
-            };
-            if done.is_none() {
-                return;
-            }
-            settled[plan.item] = true;
+        if self
+            .settle_refused(items, &plans, &refused, &mut settled, shutdown)
+            .await
+            .is_none()
+        {
+            return;
         }
         let written: Vec<&Plan> = plans
             .iter()
@@ -239,7 +147,6 @@ impl Worker {
             .filter(|(i, _)| !refused.iter().any(|(r, _)| r == i))
             .map(|(_, p)| p)
             .collect();
-
         let Some(meta_alerts) = self.count_unhandled(&written, &snapshot, shutdown).await else {
             return;
         };
@@ -254,32 +161,10 @@ impl Worker {
             .chain(meta_alerts.iter())
             .map(|a| serde_json::to_string(a).expect("alerts serialize"))
             .collect();
-        let alert_queue = self.keys.alert_queue.clone();
-        let mut redis = self.redis.clone();
-        let Some(depth) = until_ok!(
-            "pushing alerts",
-            shutdown,
-            push_batch(&mut redis, &alert_queue, &alerts)
-        ) else {
-            return;
-        };
-        if let Some(depth) = depth {
-            // The push tells the alert queue's depth: backpressure sees it before the next take.
-            self.pressure.observe(depth);
-        }
-
-        let to_ack: Vec<&Item> = items
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !settled[*i])
-            .map(|(_, item)| item)
-            .collect();
-        if until_ok!(
-            "acknowledging",
-            shutdown,
-            self.queue.ack(&mut redis, &to_ack)
-        )
-        .is_none()
+        if self
+            .push_and_ack(items, &settled, &alerts, shutdown)
+            .await
+            .is_none()
         {
             return;
         }
@@ -294,12 +179,11 @@ impl Worker {
             .iter()
             .filter(|p| matches!(p.action, Action::Handled { .. }))
             .count();
-        self.metrics
-            .events_processed
+        let processed = &self.metrics.events_processed;
+        processed
             .with_label_values(&["handled"])
             .inc_by(handled as u64);
-        self.metrics
-            .events_processed
+        processed
             .with_label_values(&["unhandled"])
             .inc_by((written.len() - handled) as u64);
         self.metrics.alerts_forwarded.inc_by(alerts.len() as u64);
@@ -312,68 +196,109 @@ impl Worker {
             .observe(started.elapsed().as_secs_f64());
     }
 
-    /// Decodes and decides one item; `Err` is why it must go to the DLQ now.
-    fn plan(&self, index: usize, item: &[u8], snapshot: &Snapshot) -> Result<Plan, Failure> {
-        let raw: Value = serde_json::from_slice(item)
-            .map_err(|e| Failure::new(format!("invalid JSON: {e}"), 1))?;
-        let event: Event = serde_json::from_value(raw.clone())
-            .map_err(|e| Failure::new(format!("not an event: {e}"), 1))?;
-        if event.retry_count > self.settings.max_retries {
-            return Err(Failure::new(
-                "exceeded ALERTER_MAX_RETRIES",
-                event.retry_count,
-            ));
+    /// Decodes and decides every item; what is not an event is dead-lettered at once.
+    async fn decode(
+        &self,
+        items: &[Item],
+        snapshot: &Snapshot,
+        settled: &mut [bool],
+        shutdown: &CancellationToken,
+    ) -> Option<Vec<Plan>> {
+        let mut plans = Vec::with_capacity(items.len());
+        for (index, item) in items.iter().enumerate() {
+            match decide::plan(index, item, snapshot, self.settings.max_retries) {
+                Ok(plan) => plans.push(plan),
+                Err(failure) => {
+                    self.count("poison");
+                    self.dead_letter(item, &failure, shutdown).await?;
+                    settled[index] = true;
+                }
+            }
         }
-        let time = event
-            .time()
-            .ok_or_else(|| Failure::new("unreadable timestamp", event.retry_count + 1))?;
-        let event_id = event
-            .event_id
-            .unwrap_or_else(|| EventId(uuid::Uuid::new_v5(&LEGACY_EVENT_NAMESPACE, item)));
-        let action = match decide::decide(snapshot, &event) {
-            Decision::Handled {
-                rule,
-                handling,
-                forward,
-                ..
-            } => Action::Handled {
-                rule_id: rule.id,
-                handling: handling.to_owned(),
-                alert: forward.then(|| Box::new(decide::alert_for(&event, event_id, rule, &raw))),
-            },
-            Decision::Unhandled => Action::Unhandled,
-        };
-        Ok(Plan {
-            item: index,
-            event,
-            raw,
-            event_id,
-            time,
-            action,
-        })
+        Some(plans)
     }
 
-    fn row(&self, plan: &Plan, items_raw: &str) -> Option<AuditRow> {
-        let (rule, handling, forwarded) = match &plan.action {
-            Action::Handled {
-                rule_id,
-                handling,
-                alert,
-            } => (Some(*rule_id), handling.clone(), alert.is_some()),
-            Action::Unhandled if self.settings.audit_unhandled => {
-                (None, "unhandled".to_owned(), false)
+    /// The events whose audit rows PostgreSQL refused: requeued with `_retry_count` + 1,
+    /// or dead-lettered past `ALERTER_MAX_RETRIES`.
+    async fn settle_refused(
+        &self,
+        items: &[Item],
+        plans: &[Plan],
+        refused: &[(usize, String)],
+        settled: &mut [bool],
+        shutdown: &CancellationToken,
+    ) -> Option<()> {
+        for (p, reason) in refused {
+            let plan = &plans[*p];
+            let item = &items[plan.item];
+            let attempts = plan.event.retry_count + 1;
+            if attempts > self.settings.max_retries {
+                self.count("poison");
+                let reason = format!("postgresql refused the audit row: {reason}");
+                self.dead_letter(item, &Failure::new(reason, attempts), shutdown)
+                    .await?;
+            } else {
+                self.count("error");
+                until_ok("requeueing", BACKOFF, shutdown, || {
+                    let mut redis = self.redis.clone();
+                    async move { self.queue.requeue(&mut redis, item, "_retry_count").await }
+                })
+                .await?;
             }
-            Action::Unhandled => return None,
-        };
-        Some(AuditRow {
-            event_id: plan.event_id.0,
-            event_timestamp: plan.time,
-            hostname: plan.event.hostname.clone(),
-            matched_rule_id: rule,
-            handling_decision: handling,
-            forwarded_to_moog: forwarded,
-            raw_message: items_raw.to_owned(),
+            settled[plan.item] = true;
+        }
+        Some(())
+    }
+
+    /// Pushes the alerts in one `LPUSH`, then acknowledges what was not settled on its own.
+    async fn push_and_ack(
+        &self,
+        items: &[Item],
+        settled: &[bool],
+        alerts: &[String],
+        shutdown: &CancellationToken,
+    ) -> Option<()> {
+        let alert_queue = &self.keys.alert_queue;
+        let depth = until_ok("pushing alerts", BACKOFF, shutdown, || {
+            let mut redis = self.redis.clone();
+            async move { push_batch(&mut redis, alert_queue, alerts).await }
         })
+        .await?;
+        if let Some(depth) = depth {
+            // The push tells the alert queue's depth: backpressure sees it before the next take.
+            self.pressure.observe(depth);
+        }
+        let to_ack: &Vec<&Item> = &items
+            .iter()
+            .zip(settled)
+            .filter(|(_, settled)| !**settled)
+            .map(|(item, _)| item)
+            .collect();
+        until_ok("acknowledging", BACKOFF, shutdown, || {
+            let mut redis = self.redis.clone();
+            async move { self.queue.ack(&mut redis, to_ack).await }
+        })
+        .await
+    }
+
+    async fn dead_letter(
+        &self,
+        item: &Item,
+        failure: &Failure,
+        shutdown: &CancellationToken,
+    ) -> Option<()> {
+        until_ok("dead-lettering", BACKOFF, shutdown, || {
+            let mut redis = self.redis.clone();
+            async move { self.queue.dead_letter(&mut redis, item, failure).await }
+        })
+        .await
+    }
+
+    fn count(&self, outcome: &str) {
+        self.metrics
+            .events_processed
+            .with_label_values(&[outcome])
+            .inc();
     }
 
     /// Writes the audit rows; returns the indices (into `plans`) of rows PostgreSQL
@@ -386,7 +311,7 @@ impl Worker {
         let rows: Vec<(usize, AuditRow)> = plans
             .iter()
             .enumerate()
-            .filter_map(|(i, p)| self.row(p, &p.raw.to_string()).map(|r| (i, r)))
+            .filter_map(|(i, p)| p.audit_row(self.settings.audit_unhandled).map(|r| (i, r)))
             .collect();
         let batch: Vec<AuditRow> = rows.iter().map(|(_, r)| r.clone()).collect();
         match self.insert(&batch, shutdown).await? {
@@ -411,27 +336,20 @@ impl Worker {
         rows: &[AuditRow],
         shutdown: &CancellationToken,
     ) -> Option<Result<(), String>> {
-        let mut delay = Duration::from_millis(100);
-        loop {
+        until_ok("audit write", BACKOFF, shutdown, || async {
             let started = Instant::now();
             match insert_batch(&self.pool, rows).await {
                 Ok(_) => {
                     self.metrics
                         .db_write_latency_ms
                         .observe(started.elapsed().as_secs_f64() * 1000.0);
-                    return Some(Ok(()));
+                    Ok(Ok(()))
                 }
-                Err(AuditError::Refused(reason)) => return Some(Err(reason)),
-                Err(AuditError::Transient(reason)) => {
-                    tracing::warn!(error = %reason, retry_in_ms = delay.as_millis() as u64, "audit write failed, retrying");
-                    tokio::select! {
-                        _ = shutdown.cancelled() => return None,
-                        _ = tokio::time::sleep(delay) => {}
-                    }
-                    delay = (delay * 2).min(MAX_BACKOFF);
-                }
+                Err(AuditError::Refused(reason)) => Ok(Err(reason)),
+                Err(AuditError::Transient(reason)) => Err(reason),
             }
-        }
+        })
+        .await
     }
 
     /// Counts the unhandled events and returns the meta-alerts they trigger.
@@ -466,12 +384,12 @@ impl Worker {
             .iter()
             .map(|p| decide::unhandled_key(&self.keys, &p.event.hostname, &p.event.message))
             .collect();
-        let mut redis = self.redis.clone();
-        let triggered = until_ok!(
-            "counting unhandled events",
-            shutdown,
-            unhandled::count(&mut redis, &keys, threshold, expiry)
-        )?;
+        let keys = &keys;
+        let triggered = until_ok("counting unhandled events", BACKOFF, shutdown, || {
+            let mut redis = self.redis.clone();
+            async move { unhandled::count(&mut redis, keys, threshold, expiry).await }
+        })
+        .await?;
         Some(
             unhandled
                 .iter()

@@ -90,7 +90,7 @@ fn fail(state: &IngestState, reason: &str) {
 
 /// v2.5: unknown paths are 401 without a valid key and 404 with one.
 async fn unknown(req: HttpRequest, state: web::Data<IngestState>) -> HttpResponse {
-    let correlation_id = intake::correlation_id(header(&req, "x-correlation-id"));
+    let correlation_id = shared::event::correlation_id(header(&req, "x-correlation-id"));
     if key_is_valid(&req, &state).await {
         error(StatusCode::NOT_FOUND, "Not Found", &correlation_id)
     } else {
@@ -122,7 +122,7 @@ async fn ingest(
     payload: web::Payload,
     state: web::Data<IngestState>,
 ) -> HttpResponse {
-    let correlation_id = intake::correlation_id(header(&req, "x-correlation-id"));
+    let correlation_id = shared::event::correlation_id(header(&req, "x-correlation-id"));
     if !key_is_valid(&req, &state).await {
         fail(&state, "auth");
         return error(StatusCode::UNAUTHORIZED, "Unauthorized", &correlation_id);

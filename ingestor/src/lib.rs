@@ -2,16 +2,16 @@
 //! `_correlation_id` and `_event_id`, and LPUSHes them in pipelined batches onto
 //! `mutt:ingest_queue`, with backpressure at the queue cap.
 //!
-//! The flow: [`http`] and [`syslog`] decode and validate with [`intake`] (pure), hand the
-//! accepted events to the coalescing [`writer`], and consult [`depth`] (a sampled queue
-//! length) for backpressure. [`app`] wires it together behind `build` / `run_until`.
+//! The flow: `http` and `syslog` decode and validate with `intake` (pure), hand the
+//! accepted events to the coalescing `writer`, and consult `depth` (a sampled queue
+//! length) for backpressure. `app` wires it together behind `build` / `run_until`.
 
-pub mod app;
-pub mod depth;
-pub mod http;
-pub mod intake;
-pub mod metrics;
-pub mod syslog;
-pub mod writer;
+mod app;
+mod depth;
+mod http;
+mod intake;
+mod metrics;
+mod syslog;
+mod writer;
 
 pub use app::Ingestor;

@@ -8,15 +8,19 @@
 //! processing list, and a crash returns it to the queue (delivered twice, de-duplicable
 //! by `external_id`), never drops it.
 
-use crate::deliver::{Courier, REDIS_RETRY};
-use std::sync::Arc;
+use crate::REDIS_RETRY;
+use crate::breaker::CircuitBreaker;
+use crate::metrics::ForwarderMetrics;
+use redis::aio::ConnectionManager;
+use shared::process::retry::{Backoff, until_ok};
+use shared::queue::{InFlight, ReliableQueue};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// Most items removed in one pipeline.
 const MAX_BATCH: usize = 512;
-/// After shutdown, how many failed attempts before the rest is left to the janitor.
-const ATTEMPTS_AFTER_SHUTDOWN: u32 = 3;
+/// After shutdown, how many more attempts before the rest is left to the janitor.
+const RETRIES_AFTER_SHUTDOWN: u32 = 2;
 
 /// Where deliveries put what Moog accepted. Cloning shares the channel.
 #[derive(Clone)]
@@ -24,7 +28,7 @@ pub struct Acks(mpsc::UnboundedSender<Vec<u8>>);
 
 impl Acks {
     pub fn delivered(&self, item: Vec<u8>) {
-        // The receiver lives until every delivery has finished (see `run`).
+        // The receiver lives until every delivery has finished (see `Acker::run`).
         let _ = self.0.send(item);
     }
 }
@@ -34,65 +38,81 @@ pub fn channel() -> (Acks, mpsc::UnboundedReceiver<Vec<u8>>) {
     (Acks(tx), rx)
 }
 
-/// Acks until `deliveries_done` is cancelled and nothing is left.
-pub async fn run(
-    courier: Arc<Courier>,
-    mut delivered: mpsc::UnboundedReceiver<Vec<u8>>,
-    deliveries_done: CancellationToken,
-) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    loop {
-        tokio::select! {
-            biased;
-            n = delivered.recv_many(&mut batch, MAX_BATCH) => {
-                if n == 0 {
-                    return;
-                }
-            }
-            _ = deliveries_done.cancelled() => {
-                while let Ok(item) = delivered.try_recv() {
-                    batch.push(item);
-                }
-                flush(&courier, &mut batch, &deliveries_done).await;
-                return;
-            }
-        }
-        flush(&courier, &mut batch, &deliveries_done).await;
-    }
+/// What acknowledging needs.
+pub struct Acker {
+    pub queue: ReliableQueue,
+    pub in_flight: InFlight,
+    pub redis: ConnectionManager,
+    pub breaker: Option<CircuitBreaker>,
+    pub metrics: ForwarderMetrics,
 }
 
-async fn flush(courier: &Courier, batch: &mut Vec<Vec<u8>>, deliveries_done: &CancellationToken) {
-    if batch.is_empty() {
-        return;
-    }
-    let mut redis = courier.redis.clone();
-    let mut failures = 0;
-    loop {
-        match courier.queue.ack(&mut redis, batch).await {
-            Ok(()) => {
-                courier
-                    .in_flight
-                    .release(batch.iter().map(|i| i.as_slice()));
-                break;
-            }
-            Err(error) => {
-                failures += 1;
-                tracing::warn!(error = %error, items = batch.len(), "acknowledging failed, retrying");
-                if deliveries_done.is_cancelled() && failures >= ATTEMPTS_AFTER_SHUTDOWN {
-                    tracing::warn!(
-                        items = batch.len(),
-                        "leaving delivered alerts in the processing list; they will be sent again"
-                    );
-                    batch.clear();
+impl Acker {
+    /// Acks until `deliveries_done` is cancelled and nothing is left.
+    pub async fn run(
+        self,
+        mut delivered: mpsc::UnboundedReceiver<Vec<u8>>,
+        deliveries_done: CancellationToken,
+    ) {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        loop {
+            tokio::select! {
+                biased;
+                n = delivered.recv_many(&mut batch, MAX_BATCH) => {
+                    if n == 0 {
+                        return;
+                    }
+                }
+                _ = deliveries_done.cancelled() => {
+                    while let Ok(item) = delivered.try_recv() {
+                        batch.push(item);
+                    }
+                    self.flush(&mut batch, &deliveries_done).await;
                     return;
                 }
-                tokio::time::sleep(REDIS_RETRY).await;
             }
+            self.flush(&mut batch, &deliveries_done).await;
         }
     }
-    batch.clear();
-    if let Some(breaker) = &courier.breaker {
-        // Moog answered; a lost success note at worst leaves a failure count standing.
-        courier.note(breaker.record_success(&mut redis).await.ok().flatten());
+
+    async fn flush(&self, batch: &mut Vec<Vec<u8>>, deliveries_done: &CancellationToken) {
+        if batch.is_empty() {
+            return;
+        }
+        let ack = || {
+            let (mut redis, batch) = (self.redis.clone(), &*batch);
+            async move { self.queue.ack(&mut redis, batch).await }
+        };
+        let mut acked = until_ok(
+            "acknowledging",
+            Backoff::constant(REDIS_RETRY),
+            deliveries_done,
+            ack,
+        )
+        .await;
+        if acked.is_none() {
+            // Shutting down: a few more tries, then leave them to be sent again.
+            let last_tries = Backoff::constant(REDIS_RETRY).at_most(RETRIES_AFTER_SHUTDOWN);
+            acked = until_ok("acknowledging", last_tries, &CancellationToken::new(), ack).await;
+        }
+        if acked.is_none() {
+            tracing::warn!(
+                items = batch.len(),
+                "leaving delivered alerts in the processing list; they will be sent again"
+            );
+            batch.clear();
+            return;
+        }
+        self.in_flight.release(batch.iter().map(|i| i.as_slice()));
+        batch.clear();
+        if let Some(breaker) = &self.breaker {
+            // Moog answered; a lost success note at worst leaves a failure count standing.
+            let transition = breaker
+                .record_success(&mut self.redis.clone())
+                .await
+                .ok()
+                .flatten();
+            self.metrics.breaker_changed(transition);
+        }
     }
 }

@@ -3,19 +3,21 @@
 //! and on shutdown lets deliveries finish (or give up waiting) before returning leftovers
 //! to the queue.
 
-use crate::ack;
+use crate::ack::{self, Acker};
 use crate::breaker::{CircuitBreaker, NAME};
-use crate::deliver::Courier;
+use crate::deliver::{Courier, Endpoint};
+use crate::gate::Gate;
 use crate::metrics::ForwarderMetrics;
+use crate::outcome::RetryPolicy;
 use crate::retry;
 use anyhow::Context;
 use prometheus::Registry;
 use shared::config::ForwarderConfig;
 use shared::dynamic_config::{DynamicConfig, DynamicSetting};
 use shared::process::admin::AdminServer;
-use shared::queue::{
-    Heartbeat, InFlight, Janitor, Presence, ReliableQueue, return_orphans_periodically,
-};
+use shared::process::retry::pause;
+use shared::process::upkeep::Upkeep;
+use shared::queue::{Heartbeat, InFlight, Janitor, ReliableQueue};
 use shared::rate_limit::MoogLimiter;
 use shared::redis::connection::RedisConnector;
 use shared::redis::keys::WorkerRole;
@@ -39,12 +41,12 @@ const GAUGE_INTERVAL: Duration = Duration::from_secs(2);
 
 pub struct Forwarder {
     config: ForwarderConfig,
-    admin: AdminServer,
+    gate: Gate,
     courier: Arc<Courier>,
+    acker: Acker,
     blocking: redis::aio::ConnectionManager,
     connector: RedisConnector,
-    heartbeat: Heartbeat,
-    janitor: Janitor,
+    upkeep: Upkeep,
 }
 
 impl Forwarder {
@@ -75,26 +77,44 @@ impl Forwarder {
             .refresh(&mut redis.clone(), &keys, DYNAMIC_SETTINGS)
             .await
             .context("reading dynamic config")?;
-        let courier = Arc::new(Courier {
-            client,
-            // Parsed once: reqwest would otherwise parse (and IDNA-map) it per request.
-            url: reqwest::Url::parse(&config.webhook_url).context("MOOG_WEBHOOK_URL")?,
-            api_key: config.moog_api_key.clone(),
-            signature_template: config.signature_template.clone(),
-            queue: ReliableQueue::new(&keys, WorkerRole::Moog, &pod, "moog-forwarder"),
-            in_flight: InFlight::default(),
-            keys: keys.clone(),
+        let queue = ReliableQueue::new(&keys, WorkerRole::Moog, &pod, "moog-forwarder");
+        let in_flight = InFlight::default();
+        let gate = Gate {
             redis: redis.clone(),
-            bucket: MoogLimiter::new(config.rate_limiter, &keys.moog_rate_limit),
-            breaker,
-            dynamic,
+            breaker: breaker.clone(),
+            limiter: MoogLimiter::new(config.rate_limiter, &keys.moog_rate_limit),
+            dynamic: dynamic.clone(),
             rate_limit: config.rate_limit,
             rate_period: config.rate_period,
-            max_retries: config.max_retries,
-            retry_base: config.retry_base_delay,
-            retry_max: config.retry_max_delay,
-            metrics,
+            metrics: metrics.clone(),
+        };
+        let courier = Arc::new(Courier {
+            endpoint: Endpoint {
+                client,
+                // Parsed once: reqwest would otherwise parse (and IDNA-map) it per request.
+                url: reqwest::Url::parse(&config.webhook_url).context("MOOG_WEBHOOK_URL")?,
+                api_key: config.moog_api_key.clone(),
+                signature_template: config.signature_template.clone(),
+            },
+            policy: RetryPolicy {
+                max_retries: config.max_retries,
+                base: config.retry_base_delay,
+                max: config.retry_max_delay,
+            },
+            queue: queue.clone(),
+            in_flight: in_flight.clone(),
+            keys: keys.clone(),
+            redis: redis.clone(),
+            breaker: breaker.clone(),
+            metrics: metrics.clone(),
         });
+        let acker = Acker {
+            queue: queue.clone(),
+            in_flight: in_flight.clone(),
+            redis: redis.clone(),
+            breaker,
+            metrics,
+        };
         // Readiness asks Redis only; it never posts to the webhook (v2.5's remediation did).
         let ready = shared::process::admin::redis_and_db_ready(redis, None);
         let addrs = [
@@ -103,28 +123,37 @@ impl Forwarder {
         ];
         let admin = AdminServer::bind(&addrs, "mutt-moog-forwarder", registry.clone(), ready)
             .context("binding the admin listener")?;
-        let heartbeat = Heartbeat::new(
-            &keys,
-            WorkerRole::Moog,
-            &pod,
-            config.heartbeat_interval,
-            config.janitor_timeout,
-        );
-        let janitor = Janitor::new(&keys, WorkerRole::Moog, &pod);
+        let upkeep = Upkeep {
+            queue,
+            in_flight,
+            heartbeat: Heartbeat::new(
+                &keys,
+                WorkerRole::Moog,
+                &pod,
+                config.heartbeat_interval,
+                config.janitor_timeout,
+            ),
+            janitor: Janitor::new(&keys, WorkerRole::Moog, &pod),
+            interval: config.heartbeat_interval,
+            dynamic,
+            settings: DYNAMIC_SETTINGS,
+            admin,
+            keys,
+        };
         Ok(Self {
             config,
-            admin,
+            gate,
             courier,
+            acker,
             blocking,
             connector,
-            heartbeat,
-            janitor,
+            upkeep,
         })
     }
 
     /// Metrics port, then health port.
     pub fn admin_addrs(&self) -> &[SocketAddr] {
-        self.admin.addrs()
+        self.upkeep.admin.addrs()
     }
 
     /// With Sentinel, also stops when the sentinels name another Redis master, and then
@@ -141,56 +170,25 @@ impl Forwarder {
     async fn serve(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let Self {
             config,
-            admin,
+            gate,
             courier,
+            acker,
             mut blocking,
             connector: _,
-            heartbeat,
-            janitor,
+            upkeep,
         } = self;
-        let mut redis = courier.redis.clone();
-        let presence = Presence {
-            queue: &courier.queue,
-            heartbeat: &heartbeat,
-        };
-        presence
-            .arrive(&mut redis)
-            .await
-            .context("announcing this worker in redis")?;
+        let mut running = upkeep.start(courier.redis.clone()).await?;
         tracing::info!(worker_id = %config.identity.pod_name, webhook = %config.webhook_url, "moog forwarder running");
-
-        let background = CancellationToken::new();
-        let mut tasks = tokio::task::JoinSet::new();
-        tasks.spawn(heartbeat.clone().run(redis.clone(), background.clone()));
-        tasks.spawn(janitor.run(redis.clone(), config.heartbeat_interval, background.clone()));
-        tasks.spawn(return_orphans_periodically(
-            courier.queue.clone(),
-            redis.clone(),
-            courier.in_flight.clone(),
-            config.heartbeat_interval,
-            background.clone(),
-        ));
-        tasks.spawn(courier.dynamic.clone().run(
-            redis.clone(),
+        running.spawn(promote_retries(
+            courier.redis.clone(),
             courier.keys.clone(),
-            DYNAMIC_SETTINGS,
-            background.clone(),
+            running.stop_token(),
         ));
-        tasks.spawn(promote_retries(
-            redis.clone(),
-            courier.keys.clone(),
-            background.clone(),
-        ));
-        tasks.spawn(sample_gauges(courier.clone(), background.clone()));
-        let admin_task = tokio::spawn(admin.run_until(background.clone()));
+        running.spawn(sample_gauges(courier.clone(), running.stop_token()));
 
         let (acks, delivered) = ack::channel();
         let deliveries_done = CancellationToken::new();
-        let acker = tokio::spawn(ack::run(
-            courier.clone(),
-            delivered,
-            deliveries_done.clone(),
-        ));
+        let acker = tokio::spawn(acker.run(delivered, deliveries_done.clone()));
         let slots = Arc::new(Semaphore::new(config.max_in_flight));
         let mut deliveries = tokio::task::JoinSet::new();
         loop {
@@ -221,10 +219,10 @@ impl Forwarder {
                 Ok(items) => items,
                 Err(error) => {
                     tracing::warn!(error = %error, "cannot take from the alert queue, retrying");
-                    tokio::select! {
-                        _ = shutdown.cancelled() => break,
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                    if !pause(Duration::from_secs(1), &shutdown).await {
+                        break;
                     }
+                    continue;
                 }
             };
             courier.in_flight.hold(&items);
@@ -237,7 +235,7 @@ impl Forwarder {
             while !pending.is_empty() {
                 // Until shutdown, wait for the breaker and for tokens; on shutdown what is
                 // left stays in the processing list and `leave` returns it to the queue.
-                let Some(cleared) = courier.clearance(pending.len(), &shutdown).await else {
+                let Some(cleared) = gate.clearance(pending.len(), &shutdown).await else {
                     break;
                 };
                 for (item, permit) in pending.drain(..cleared.min(pending.len())) {
@@ -254,14 +252,7 @@ impl Forwarder {
         while deliveries.join_next().await.is_some() {}
         deliveries_done.cancel();
         acker.await.context("acknowledging task")?;
-        presence.leave(&mut redis).await;
-        background.cancel();
-        while tasks.join_next().await.is_some() {}
-        admin_task
-            .await
-            .context("admin listener")?
-            .context("admin listener")?;
-        Ok(())
+        running.finish().await
     }
 }
 

@@ -1,150 +1,146 @@
-//! Delivering alerts: wait for the breaker and tokens for a whole batch (neither costs a
-//! retry), POST each, then ack (in batches, see [`crate::ack`]), schedule a delayed retry,
-//! or dead-letter, each one atomic step in Redis.
-//! On shutdown a waiting delivery gives up and leaves its alert in the processing list,
-//! from where it is returned to the queue.
+//! Delivering one alert that the [`crate::gate`] let through: POST it, then carry out the
+//! [`crate::outcome`]: hand it to the batched [`crate::ack`], schedule a delayed
+//! [`crate::retry`] in Redis, or dead-letter it, each one atomic step in Redis.
+//! On shutdown a step that cannot reach Redis gives up and leaves the alert in the
+//! processing list, from where it is returned to the queue.
 
+use crate::REDIS_RETRY;
 use crate::ack::Acks;
-use crate::breaker::{BreakerState, CircuitBreaker, NAME, Transition};
+use crate::breaker::CircuitBreaker;
 use crate::metrics::ForwarderMetrics;
+use crate::outcome::{self, RetryPolicy, Step};
 use crate::retry;
 use crate::webhook::{self, AlertView, Delivery};
 use redis::aio::ConnectionManager;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
-use shared::dynamic_config::{DynamicConfig, DynamicSetting};
+use shared::process::retry::{Backoff, until_ok};
 use shared::queue::{Failure, InFlight, ReliableQueue};
-use shared::rate_limit::{MoogLimiter, Tokens};
 use shared::redis::keys::RedisKeys;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-/// While the breaker is open, how often a waiting alert asks again.
-const BREAKER_POLL: Duration = Duration::from_millis(250);
-pub(crate) const REDIS_RETRY: Duration = Duration::from_millis(500);
 const BODY_EXCERPT_BYTES: usize = 500;
+const SETTLE: Backoff = Backoff::constant(REDIS_RETRY);
 
-/// Everything a delivery needs; shared by all of them.
-pub struct Courier {
+/// Where alerts are posted.
+pub struct Endpoint {
     pub client: reqwest::Client,
     pub url: reqwest::Url,
     pub api_key: Option<SecretString>,
     pub signature_template: String,
+}
+
+/// Everything a delivery needs; shared by all of them.
+pub struct Courier {
+    pub endpoint: Endpoint,
+    pub policy: RetryPolicy,
     pub queue: ReliableQueue,
     /// What this forwarder holds of its processing list (see `shared::queue::InFlight`).
     pub in_flight: InFlight,
     pub keys: RedisKeys,
     pub redis: ConnectionManager,
-    pub bucket: MoogLimiter,
     pub breaker: Option<CircuitBreaker>,
-    pub dynamic: DynamicConfig,
-    pub rate_limit: u64,
-    pub rate_period: Duration,
-    pub max_retries: u32,
-    pub retry_base: Duration,
-    pub retry_max: Duration,
     pub metrics: ForwarderMetrics,
 }
 
 impl Courier {
-    pub(crate) fn note(&self, transition: Option<Transition>) {
-        if let Some(t) = transition {
-            self.metrics
-                .breaker_changes
-                .with_label_values(&[NAME, t.from.as_str(), t.to.as_str()])
-                .inc();
-            self.metrics
-                .breaker_state
-                .with_label_values(&[NAME])
-                .set(t.to.gauge());
-            tracing::warn!(
-                from = t.from.as_str(),
-                to = t.to.as_str(),
-                "moog circuit breaker changed state"
-            );
+    /// Delivers the alert `item` (the exact bytes taken from the queue). A delivered
+    /// alert goes to `acks`.
+    pub async fn deliver(&self, item: Vec<u8>, acks: &Acks, shutdown: CancellationToken) {
+        let alert = match serde_json::from_slice::<AlertView>(&item) {
+            Ok(alert) => alert,
+            Err(e) => {
+                let failure = Failure::new(format!("not an alert: {e}"), 1);
+                self.dead_letter(&item, failure, &shutdown).await;
+                return;
+            }
+        };
+        let now = chrono::Utc::now().timestamp();
+        let body = webhook::payload(&alert, &self.endpoint.signature_template, now);
+        let body = serde_json::to_vec(&body).expect("payloads serialise");
+        let (delivery, detail) = self.post(body).await;
+        self.tell_breaker(delivery).await;
+        let step = outcome::plan(
+            delivery,
+            detail,
+            alert.moog_retry_count,
+            &self.policy,
+            rand_unit(),
+        );
+        let requests = &self.metrics.requests;
+        match step {
+            Step::Ack => {
+                requests.with_label_values(&["success", ""]).inc();
+                self.count("success");
+                acks.delivered(item);
+            }
+            Step::RetryLater { attempts, delay } => {
+                requests.with_label_values(&["fail", "http"]).inc();
+                self.count("retry");
+                let updated = &with_retry_count(&item, attempts);
+                let (keys, processing) = (&self.keys, self.queue.processing_list());
+                let delay_ms = delay.as_millis() as u64;
+                let scheduled = until_ok("scheduling a retry", SETTLE, &shutdown, || {
+                    let (mut redis, item) = (self.redis.clone(), &item);
+                    async move {
+                        retry::schedule(&mut redis, keys, processing, updated, item, delay_ms).await
+                    }
+                })
+                .await;
+                if scheduled.is_some() {
+                    self.in_flight.release([item.as_slice()]);
+                }
+            }
+            Step::DeadLetter {
+                reason,
+                attempts,
+                status,
+            } => {
+                let exhausted = matches!(delivery, Delivery::Retry { .. });
+                let why = if exhausted { "retry_exhausted" } else { "http" };
+                requests.with_label_values(&["fail", why]).inc();
+                let failure = Failure {
+                    reason,
+                    attempts,
+                    last_http_status: status,
+                };
+                self.dead_letter(&item, failure, &shutdown).await;
+            }
         }
     }
 
-    pub(crate) async fn pause(&self, how_long: Duration, shutdown: &CancellationToken) -> bool {
-        tokio::select! {
-            _ = shutdown.cancelled() => false,
-            _ = tokio::time::sleep(how_long) => true,
-        }
-    }
-
-    /// Waits until the breaker lets requests through and tokens are free, then says how
-    /// many of the `wanted` alerts may go now (at least one; exactly one while the breaker
-    /// is half-open: that is its trial). `None` if shutdown came first. One Redis round
-    /// trip for the breaker and one for the tokens, whatever the batch size.
-    pub async fn clearance(&self, wanted: usize, shutdown: &CancellationToken) -> Option<usize> {
+    /// A retryable answer is a failure for the breaker; any other answer shows Moog is up.
+    async fn tell_breaker(&self, delivery: Delivery) {
+        let Some(breaker) = &self.breaker else {
+            return;
+        };
         let mut redis = self.redis.clone();
-        loop {
-            let mut wanted = wanted.max(1);
-            if let Some(breaker) = &self.breaker {
-                match breaker.allow(&mut redis).await {
-                    Ok(permission) => {
-                        self.note(permission.transition);
-                        if !permission.allowed {
-                            self.metrics.circuit_waits.inc();
-                            if !self.pause(BREAKER_POLL, shutdown).await {
-                                return None;
-                            }
-                            continue;
-                        }
-                        if permission.state == BreakerState::HalfOpen {
-                            wanted = 1;
-                        }
-                    }
-                    Err(error) => {
-                        tracing::warn!(error = %error, "cannot read the circuit breaker, retrying");
-                        if !self.pause(REDIS_RETRY, shutdown).await {
-                            return None;
-                        }
-                        continue;
-                    }
-                }
-            }
-            let limit = self
-                .dynamic
-                .get(DynamicSetting::MoogRateLimit, self.rate_limit);
-            let period = Duration::from_secs_f64(
-                self.dynamic
-                    .get(
-                        DynamicSetting::MoogRatePeriod,
-                        self.rate_period.as_secs_f64(),
-                    )
-                    .max(0.001),
-            );
-            match self
-                .bucket
-                .acquire_up_to(&mut redis, limit, period, wanted as u64)
-                .await
-            {
-                Ok(Tokens::Granted(granted)) => return Some((granted as usize).min(wanted)),
-                Ok(Tokens::Wait(wait)) => {
-                    self.metrics.rate_limit_hits.inc();
-                    if !self.pause(wait, shutdown).await {
-                        return None;
-                    }
-                }
-                Err(error) => {
-                    tracing::warn!(error = %error, "cannot reach the rate limiter, retrying");
-                    if !self.pause(REDIS_RETRY, shutdown).await {
-                        return None;
-                    }
-                }
-            }
-        }
+        let transition = match delivery {
+            Delivery::Retry { .. } => breaker.record_failure(&mut redis).await,
+            // Accepted alerts tell it in bulk, when they are acknowledged.
+            Delivery::Accepted => return,
+            Delivery::Rejected { .. } => breaker.record_success(&mut redis).await,
+        };
+        self.metrics.breaker_changed(transition.ok().flatten());
+    }
+
+    fn count(&self, outcome: &str) {
+        self.metrics
+            .alerts_processed
+            .with_label_values(&[outcome])
+            .inc();
     }
 
     async fn post(&self, body: Vec<u8>) -> (Delivery, Option<String>) {
         let started = Instant::now();
-        let mut request = self
+        let endpoint = &self.endpoint;
+        let mut request = endpoint
             .client
-            .post(self.url.clone())
+            .post(endpoint.url.clone())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body);
-        if let Some(key) = &self.api_key {
+        if let Some(key) = &endpoint.api_key {
             request = request.bearer_auth(key.expose_secret());
         }
         let result = request.send().await;
@@ -175,162 +171,17 @@ impl Courier {
         }
     }
 
-    /// Retries a Redis step until it succeeds; `false` if shutdown came first (the alert
-    /// then stays in the processing list and is returned to the queue).
-    async fn settle<F, Fut>(&self, what: &str, shutdown: &CancellationToken, mut step: F) -> bool
-    where
-        F: FnMut(ConnectionManager) -> Fut,
-        Fut: Future<Output = Result<(), String>>,
-    {
-        loop {
-            match step(self.redis.clone()).await {
-                Ok(()) => return true,
-                Err(error) => {
-                    tracing::warn!(error = %error, "{what} failed, retrying");
-                    if !self.pause(REDIS_RETRY, shutdown).await {
-                        return false;
-                    }
-                }
-            }
+    async fn dead_letter(&self, item: &[u8], failure: Failure, shutdown: &CancellationToken) {
+        let failure = &failure;
+        let dead_lettered = until_ok("dead-lettering", SETTLE, shutdown, || {
+            let mut redis = self.redis.clone();
+            async move { self.queue.dead_letter(&mut redis, item, failure).await }
+        })
+        .await;
+        if dead_lettered.is_some() {
+            self.in_flight.release([item]);
         }
-    }
-
-    /// Delivers the alert `item` (the exact bytes taken from the queue), which
-    /// [`Courier::clearance`] has let through. A delivered alert goes to `acks`.
-    pub async fn deliver(&self, item: Vec<u8>, acks: &Acks, shutdown: CancellationToken) {
-        let (body, retries) = match serde_json::from_slice::<AlertView>(&item) {
-            Ok(alert) => {
-                let now = chrono::Utc::now().timestamp();
-                let body = webhook::payload(&alert, &self.signature_template, now);
-                (
-                    serde_json::to_vec(&body).expect("payloads serialise"),
-                    alert.moog_retry_count,
-                )
-            }
-            Err(e) => {
-                self.dead_letter(&item, format!("not an alert: {e}"), 1, None, &shutdown)
-                    .await;
-                return;
-            }
-        };
-        let (delivery, detail) = self.post(body).await;
-        let mut redis = self.redis.clone();
-        match delivery {
-            Delivery::Accepted => {
-                self.metrics
-                    .requests
-                    .with_label_values(&["success", ""])
-                    .inc();
-                self.metrics
-                    .alerts_processed
-                    .with_label_values(&["success"])
-                    .inc();
-                acks.delivered(item);
-            }
-            Delivery::Retry { status, after } => {
-                if let Some(breaker) = &self.breaker {
-                    self.note(breaker.record_failure(&mut redis).await.ok().flatten());
-                }
-                let attempts = retries + 1;
-                if retries >= self.max_retries {
-                    self.metrics
-                        .requests
-                        .with_label_values(&["fail", "retry_exhausted"])
-                        .inc();
-                    let reason = format!(
-                        "retries exhausted: {}",
-                        detail.unwrap_or_else(|| "no answer".into())
-                    );
-                    self.dead_letter(&item, reason, attempts, status, &shutdown)
-                        .await;
-                    return;
-                }
-                self.metrics
-                    .requests
-                    .with_label_values(&["fail", "http"])
-                    .inc();
-                self.metrics
-                    .alerts_processed
-                    .with_label_values(&["retry"])
-                    .inc();
-                let updated = with_retry_count(&item, attempts);
-                let delay = webhook::retry_delay(
-                    retries,
-                    self.retry_base,
-                    self.retry_max,
-                    rand_unit(),
-                    after,
-                );
-                let (keys, processing) =
-                    (self.keys.clone(), self.queue.processing_list().to_owned());
-                let scheduled = self
-                    .settle("scheduling a retry", &shutdown, |mut c| {
-                        let (keys, processing, updated, item) = (
-                            keys.clone(),
-                            processing.clone(),
-                            updated.clone(),
-                            item.clone(),
-                        );
-                        let delay_ms = delay.as_millis() as u64;
-                        async move {
-                            retry::schedule(&mut c, &keys, &processing, &updated, &item, delay_ms)
-                                .await
-                                .map_err(|e| e.to_string())
-                        }
-                    })
-                    .await;
-                if scheduled {
-                    self.in_flight.release([item.as_slice()]);
-                }
-            }
-            Delivery::Rejected { status } => {
-                // Moog answered: it is up, so this is no failure for the breaker.
-                if let Some(breaker) = &self.breaker {
-                    self.note(breaker.record_success(&mut redis).await.ok().flatten());
-                }
-                self.metrics
-                    .requests
-                    .with_label_values(&["fail", "http"])
-                    .inc();
-                let reason = format!("webhook answered {status}: {}", detail.unwrap_or_default());
-                self.dead_letter(&item, reason, retries + 1, Some(status), &shutdown)
-                    .await;
-            }
-        }
-    }
-
-    async fn dead_letter(
-        &self,
-        item: &[u8],
-        reason: String,
-        attempts: u32,
-        status: Option<u16>,
-        shutdown: &CancellationToken,
-    ) {
-        let failure = Failure {
-            reason,
-            attempts,
-            last_http_status: status,
-        };
-        let (queue, item) = (self.queue.clone(), item.to_vec());
-        let dead_lettered = self
-            .settle("dead-lettering", shutdown, |mut c| {
-                let (queue, item, failure) = (queue.clone(), item.clone(), failure.clone());
-                async move {
-                    queue
-                        .dead_letter(&mut c, &item, &failure)
-                        .await
-                        .map_err(|e| e.to_string())
-                }
-            })
-            .await;
-        if dead_lettered {
-            self.in_flight.release([item.as_slice()]);
-        }
-        self.metrics
-            .alerts_processed
-            .with_label_values(&["dlq"])
-            .inc();
+        self.count("dlq");
     }
 }
 

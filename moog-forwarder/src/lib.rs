@@ -1,17 +1,24 @@
 //! The Moog forwarder (issue #5).
 //!
-//! [`app`] takes alerts from `mutt:alert_queue` into this worker's processing list while
-//! delivery slots are free; [`deliver`] waits for the shared [`breaker`] and token bucket
-//! (`shared::rate_limit::TokenBucket`) once per batch, POSTs each [`webhook`] payload and
-//! hands what Moog accepted to [`ack`] (batched acks), schedules a delayed [`retry`] in
-//! Redis, or dead-letters. The local stand-in for Moog is `mutt_tools::receiver`.
+//! `app` takes alerts from `mutt:alert_queue` into this worker's processing list while
+//! delivery slots are free; the `gate` waits for the shared [`breaker`] and rate limit
+//! once per batch; `deliver` POSTs each [`webhook`] payload and carries out the
+//! `outcome`: what Moog accepted goes to `ack` (batched acks), a retryable failure
+//! becomes a delayed `retry` in Redis, the rest is dead-lettered. The local stand-in
+//! for Moog is `mutt_tools::receiver`.
 
-pub mod ack;
-pub mod app;
+mod ack;
+mod app;
 pub mod breaker;
-pub mod deliver;
-pub mod metrics;
-pub mod retry;
+mod deliver;
+mod gate;
+mod metrics;
+mod outcome;
+mod retry;
 pub mod webhook;
 
 pub use app::Forwarder;
+
+/// Between attempts of a Redis step (the breaker, the limiter, an ack, a retry or a dead
+/// letter) while Redis is away.
+const REDIS_RETRY: std::time::Duration = std::time::Duration::from_millis(500);

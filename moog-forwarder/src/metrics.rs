@@ -1,5 +1,6 @@
 //! The forwarder's metrics: v2.5's names with the meanings documented here.
 
+use crate::breaker::{NAME, Transition};
 use prometheus::{
     Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
 };
@@ -88,6 +89,25 @@ impl ForwarderMetrics {
                 "Breaker transitions",
                 &["name", "from_state", "to_state"],
             ),
+        }
+    }
+}
+
+impl ForwarderMetrics {
+    /// Counts and logs a change of the breaker's state, if there was one.
+    pub fn breaker_changed(&self, transition: Option<Transition>) {
+        if let Some(t) = transition {
+            self.breaker_changes
+                .with_label_values(&[NAME, t.from.as_str(), t.to.as_str()])
+                .inc();
+            self.breaker_state
+                .with_label_values(&[NAME])
+                .set(t.to.gauge());
+            tracing::warn!(
+                from = t.from.as_str(),
+                to = t.to.as_str(),
+                "moog circuit breaker changed state"
+            );
         }
     }
 }

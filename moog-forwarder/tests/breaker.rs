@@ -1,114 +1,106 @@
-//! The shared circuit breaker against a real Redis.
+//! The shared circuit breaker's transitions, against a real Redis under a test prefix:
+//! opening at the threshold, waiting out the timeout, one half-open trial across
+//! forwarders, and closing or reopening on the trial's outcome.
 
 use moog_forwarder::breaker::{BreakerState, CircuitBreaker, Transition};
-use shared::testing::{TestRedis, eventually};
+use shared::testing::TestRedis;
 use std::time::Duration;
 
-fn breaker(redis: &TestRedis) -> CircuitBreaker {
-    CircuitBreaker::new(
-        &redis.keys,
-        10,
-        Duration::from_millis(300),
-        Duration::from_secs(5),
-    )
+fn transition(from: BreakerState, to: BreakerState) -> Option<Transition> {
+    Some(Transition { from, to })
 }
 
 #[tokio::test]
-async fn ten_consecutive_failures_open_it_and_a_success_in_between_resets_the_count() {
+async fn opens_at_the_threshold_and_closes_after_a_successful_trial() {
     let redis = TestRedis::new().await;
     let mut conn = redis.conn().await;
-    let b = breaker(&redis);
-    for _ in 0..9 {
-        assert_eq!(b.record_failure(&mut conn).await.expect("redis"), None);
-    }
-    assert_eq!(
-        b.record_success(&mut conn).await.expect("redis"),
-        None,
-        "closed stays closed"
-    );
-    for _ in 0..9 {
-        assert_eq!(
-            b.record_failure(&mut conn).await.expect("redis"),
-            None,
-            "the count restarted"
-        );
-    }
-    assert_eq!(
-        b.record_failure(&mut conn).await.expect("redis"),
-        Some(Transition {
-            from: BreakerState::Closed,
-            to: BreakerState::Open
-        })
-    );
-    let permission = b.allow(&mut conn).await.expect("redis");
-    assert!(!permission.allowed);
-    assert_eq!(permission.state, BreakerState::Open);
-    let stored: String = redis::cmd("GET")
-        .arg(redis.keys.circuit_breaker("moogsoft", "state"))
-        .query_async(&mut conn)
-        .await
-        .expect("GET");
-    assert_eq!(stored, "OPEN", "v2.5's key and value");
-}
+    let timeout = Duration::from_millis(300);
+    let breaker = CircuitBreaker::new(&redis.keys, 3, timeout, Duration::from_secs(5));
+    // Another forwarder: the same keys, its own handle.
+    let other = CircuitBreaker::new(&redis.keys, 3, timeout, Duration::from_secs(5));
 
-#[tokio::test]
-async fn after_the_timeout_exactly_one_caller_across_forwarders_gets_the_trial() {
-    let redis = TestRedis::new().await;
-    let b = breaker(&redis);
-    let mut conn = redis.conn().await;
-    for _ in 0..10 {
-        b.record_failure(&mut conn).await.expect("redis");
-    }
-    tokio::time::sleep(Duration::from_millis(350)).await; // the breaker's own timeout
-    let mut attempts = Vec::new();
-    for _ in 0..8 {
-        let (b, mut conn) = (b.clone(), redis.conn().await);
-        attempts.push(tokio::spawn(async move {
-            b.allow(&mut conn).await.expect("redis")
-        }));
-    }
-    let mut allowed = 0;
-    let mut to_half_open = 0;
-    for attempt in attempts {
-        let p = attempt.await.expect("join");
-        assert_eq!(p.state, BreakerState::HalfOpen);
-        allowed += usize::from(p.allowed);
-        to_half_open += usize::from(
-            p.transition
-                == Some(Transition {
-                    from: BreakerState::Open,
-                    to: BreakerState::HalfOpen,
-                }),
-        );
-    }
-    assert_eq!((allowed, to_half_open), (1, 1), "one trial, one transition");
+    let closed = breaker.allow(&mut conn).await.expect("allow");
+    assert!(closed.allowed && closed.state == BreakerState::Closed);
+    assert_eq!(breaker.record_success(&mut conn).await.expect("note"), None);
 
-    // The trial fails: open again, for another full timeout.
+    for _ in 0..2 {
+        assert_eq!(breaker.record_failure(&mut conn).await.expect("note"), None);
+    }
     assert_eq!(
-        b.record_failure(&mut conn).await.expect("redis"),
-        Some(Transition {
-            from: BreakerState::HalfOpen,
-            to: BreakerState::Open
-        })
+        other.record_failure(&mut conn).await.expect("note"),
+        transition(BreakerState::Closed, BreakerState::Open),
+        "the third consecutive failure, from any forwarder, opens it"
     );
-    assert!(!b.allow(&mut conn).await.expect("redis").allowed);
-    // The next trial succeeds: closed, and everyone may send.
-    let trial = eventually(Duration::from_secs(2), "the next trial", || {
-        let (b, mut conn) = (b.clone(), conn.clone());
-        async move { b.allow(&mut conn).await.ok().filter(|p| p.allowed) }
-    })
-    .await;
+    assert_eq!(
+        breaker.snapshot(&mut conn).await.expect("snapshot"),
+        (BreakerState::Open, 3)
+    );
+    let open = other.allow(&mut conn).await.expect("allow");
+    assert!(!open.allowed && open.state == BreakerState::Open);
+
+    tokio::time::sleep(timeout + Duration::from_millis(100)).await;
+    let trial = breaker.allow(&mut conn).await.expect("allow");
+    assert!(trial.allowed, "the timeout passed: one trial");
     assert_eq!(trial.state, BreakerState::HalfOpen);
     assert_eq!(
-        b.record_success(&mut conn).await.expect("redis"),
-        Some(Transition {
-            from: BreakerState::HalfOpen,
-            to: BreakerState::Closed
-        })
+        trial.transition,
+        transition(BreakerState::Open, BreakerState::HalfOpen)
     );
-    assert!(b.allow(&mut conn).await.expect("redis").allowed);
+    let second = other.allow(&mut conn).await.expect("allow");
+    assert!(
+        !second.allowed && second.state == BreakerState::HalfOpen,
+        "only one trial at a time, across forwarders"
+    );
+
     assert_eq!(
-        b.snapshot(&mut conn).await.expect("redis"),
+        breaker.record_success(&mut conn).await.expect("note"),
+        transition(BreakerState::HalfOpen, BreakerState::Closed)
+    );
+    assert_eq!(
+        breaker.snapshot(&mut conn).await.expect("snapshot"),
         (BreakerState::Closed, 0)
     );
+    assert!(other.allow(&mut conn).await.expect("allow").allowed);
+}
+
+#[tokio::test]
+async fn a_failed_trial_reopens_it_and_a_success_resets_the_count() {
+    let redis = TestRedis::new().await;
+    let mut conn = redis.conn().await;
+    let timeout = Duration::from_millis(200);
+    let breaker = CircuitBreaker::new(&redis.keys, 2, timeout, Duration::from_secs(5));
+
+    // Failures must be consecutive: a success in between starts the count again.
+    breaker.record_failure(&mut conn).await.expect("note");
+    breaker.record_success(&mut conn).await.expect("note");
+    assert_eq!(breaker.record_failure(&mut conn).await.expect("note"), None);
+    assert_eq!(
+        breaker.record_failure(&mut conn).await.expect("note"),
+        transition(BreakerState::Closed, BreakerState::Open)
+    );
+
+    tokio::time::sleep(timeout + Duration::from_millis(100)).await;
+    assert!(breaker.allow(&mut conn).await.expect("allow").allowed);
+    assert_eq!(
+        breaker.record_failure(&mut conn).await.expect("note"),
+        transition(BreakerState::HalfOpen, BreakerState::Open),
+        "one failed trial is enough"
+    );
+    let reopened = breaker.allow(&mut conn).await.expect("allow");
+    assert!(!reopened.allowed && reopened.state == BreakerState::Open);
+}
+
+#[tokio::test]
+async fn a_trial_whose_forwarder_died_is_taken_over_after_its_lease() {
+    let redis = TestRedis::new().await;
+    let mut conn = redis.conn().await;
+    let lease = Duration::from_millis(300);
+    let breaker = CircuitBreaker::new(&redis.keys, 1, Duration::from_millis(100), lease);
+    breaker.record_failure(&mut conn).await.expect("note");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(breaker.allow(&mut conn).await.expect("allow").allowed);
+    // Its forwarder dies without telling: nobody may try until the lease runs out.
+    assert!(!breaker.allow(&mut conn).await.expect("allow").allowed);
+    tokio::time::sleep(lease + Duration::from_millis(100)).await;
+    assert!(breaker.allow(&mut conn).await.expect("allow").allowed);
 }

@@ -226,6 +226,32 @@ pub struct Alert {
     pub extra: Map<String, Value>,
 }
 
+/// A correlation id from `X-Correlation-ID` when it is valid (at most 64 characters of
+/// `[A-Za-z0-9._:-]`), else a new UUID. Both the ingest API and the management API keep
+/// a caller's id this way.
+pub fn correlation_id(header: Option<&str>) -> String {
+    header
+        .filter(|h| !h.is_empty() && h.len() <= 64)
+        .filter(|h| {
+            h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| Uuid::new_v4().to_string())
+}
+
+/// A JSON value's type as a 400 names it ("must be a string, not a number").
+pub fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -332,5 +358,18 @@ mod tests {
         assert_eq!(v["rule_id"], 3);
         assert!(v["event_id"].is_string());
         assert!(v.get("_moog_retry_count").is_none());
+    }
+
+    #[test]
+    fn correlation_ids_are_honoured_only_when_valid() {
+        assert_eq!(correlation_id(Some("abc-123:x.y_z")), "abc-123:x.y_z");
+        for bad in [Some(""), Some("has space"), Some("ü"), None] {
+            let generated = correlation_id(bad);
+            assert!(
+                uuid::Uuid::parse_str(&generated).is_ok(),
+                "{bad:?} -> {generated}"
+            );
+        }
+        assert_ne!(correlation_id(Some(&"a".repeat(65))), "a".repeat(65));
     }
 }

@@ -1,25 +1,25 @@
 //! The web UI and management API (issue #6), and the operator subcommands.
 //!
-//! [`app::Webui`] serves the JSON [`api`] (rules, dev hosts, teams, DLQs, partitions,
+//! [`app::Webui`] serves the JSON `api` (rules, dev hosts, teams, DLQs, partitions,
 //! event and config audit, dynamic config, rule test, dashboard data, version) under
-//! `/api/v1` and `/api/v2`, with keys checked by [`auth`]. The subcommands in
+//! `/api/v1` and `/api/v2`, with keys checked by `auth`. The subcommands in
 //! [`commands`]: `serve`, `create-key`, `migrate` (migrations and audit partitions ahead),
 //! `seed` (MUTT v2.5's sample rules, dev hosts and teams), `partitions`, `retention` (the
 //! data lifecycle once, see `shared::store::lifecycle`), `dlq …` and `v25-check` ([`v25_check`]:
 //! is a v2.5 site's database and Redis ready for the next step of a swap).
 //!
-//! [`service`] is the one place each concept (rules, hosts and teams, audit, config,
-//! DLQs, dashboard, keys) keeps its SQL, checks and audit rows; the JSON [`api`] and the
-//! HTML pages of [`ui`] (for operators, on the same port) are two faces over it.
+//! `service` is the one place each concept (rules, hosts and teams, audit, config,
+//! DLQs, dashboard, keys) keeps its SQL, checks and audit rows; the JSON `api` and the
+//! HTML pages of `ui` (for operators, on the same port) are two faces over it.
 
-pub mod api;
-pub mod app;
-pub mod auth;
+mod api;
+mod app;
+mod auth;
 pub mod commands;
-pub mod error;
-pub mod service;
-pub mod state;
-pub mod ui;
+mod error;
+mod service;
+mod state;
+mod ui;
 pub mod v25_check;
 
 pub use app::Webui;

@@ -53,16 +53,9 @@ impl AppState {
 
 /// The request's correlation id: a valid `X-Correlation-ID`, else a new one.
 pub fn correlation_id(req: &actix_web::HttpRequest) -> String {
-    req.headers()
-        .get("x-correlation-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|id| {
-            !id.is_empty()
-                && id.len() <= 64
-                && id
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-        })
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+    shared::event::correlation_id(
+        req.headers()
+            .get("x-correlation-id")
+            .and_then(|v| v.to_str().ok()),
+    )
 }

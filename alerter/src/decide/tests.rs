@@ -2,6 +2,7 @@ use super::*;
 use crate::cache::Snapshot;
 use serde_json::json;
 use shared::event::Severity;
+use shared::rules::routing::{Environment, forwards};
 use shared::rules::{MatchType, RuleSet};
 
 fn rule(id: i32, text: &str, priority: i32, prod: &str, dev: &str) -> Rule {
@@ -142,5 +143,101 @@ fn the_unhandled_key_is_v25s() {
     assert_eq!(
         unhandled_key(&RedisKeys::default(), "r1", "hello"),
         "mutt:unhandled:r1:aaf4c61ddcc5e8a2"
+    );
+}
+
+fn item(value: serde_json::Value) -> Vec<u8> {
+    serde_json::to_vec(&value).expect("serialises")
+}
+
+#[test]
+fn an_item_that_is_not_an_event_goes_to_the_dlq_with_why() {
+    let s = snapshot();
+    let bad_json = plan(0, b"{not json", &s, 3).expect_err("not JSON");
+    assert!(bad_json.reason.starts_with("invalid JSON"), "{bad_json:?}");
+    assert_eq!(bad_json.attempts, 1);
+    let no_host = plan(0, &item(json!({"message": "x"})), &s, 3).expect_err("no hostname");
+    assert!(no_host.reason.starts_with("not an event"), "{no_host:?}");
+    let tired = item(
+        json!({"hostname": "h", "message": "x", "timestamp": "2026-11-22T10:00:00Z",
+        "_retry_count": 4}),
+    );
+    let tired = plan(0, &tired, &s, 3).expect_err("retried too often");
+    assert_eq!(
+        (tired.reason.as_str(), tired.attempts),
+        ("exceeded ALERTER_MAX_RETRIES", 4)
+    );
+}
+
+#[test]
+fn a_v25_item_without_an_event_id_gets_the_same_id_each_time() {
+    let s = snapshot();
+    let v25 = item(json!({"hostname": "router1", "message": "LINK-DOWN",
+        "timestamp": "2026-11-22T10:00:00Z"}));
+    let first = plan(0, &v25, &s, 3).expect("an event");
+    let again = plan(7, &v25, &s, 3).expect("an event");
+    assert_eq!(first.event_id, again.event_id);
+    assert_eq!(again.item, 7);
+    let other = item(json!({"hostname": "router2", "message": "LINK-DOWN",
+        "timestamp": "2026-11-22T10:00:00Z"}));
+    assert_ne!(
+        plan(0, &other, &s, 3).expect("an event").event_id,
+        first.event_id
+    );
+}
+
+#[test]
+fn the_audit_row_says_what_was_decided() {
+    let s = snapshot();
+    let handled = plan(
+        0,
+        &item(json!({"hostname": "router1", "message": "x LINK-DOWN",
+        "timestamp": "2026-11-22T10:00:00Z"})),
+        &s,
+        3,
+    )
+    .expect("an event");
+    let row = handled
+        .audit_row(false)
+        .expect("handled events are audited");
+    assert_eq!(
+        (
+            row.matched_rule_id,
+            row.handling_decision.as_str(),
+            row.forwarded_to_moog
+        ),
+        (Some(1), "Page_and_ticket", true)
+    );
+    assert_eq!(row.hostname, "router1");
+    assert_eq!(row.raw_message, handled.raw.to_string());
+
+    let ignored = plan(
+        0,
+        &item(json!({"hostname": "dev-router1", "message": "an ERROR",
+        "timestamp": "2026-11-22T10:00:00Z"})),
+        &s,
+        3,
+    )
+    .expect("an event");
+    let row = ignored.audit_row(false).expect("audited");
+    assert_eq!(
+        (row.handling_decision.as_str(), row.forwarded_to_moog),
+        ("Ignore", false)
+    );
+
+    let unhandled = plan(
+        0,
+        &item(json!({"hostname": "router1", "message": "nothing matches",
+        "timestamp": "2026-11-22T10:00:00Z"})),
+        &s,
+        3,
+    )
+    .expect("an event");
+    assert!(matches!(unhandled.action, Action::Unhandled));
+    assert!(unhandled.audit_row(false).is_none(), "unaudited by default");
+    let row = unhandled.audit_row(true).expect("AUDIT_UNHANDLED");
+    assert_eq!(
+        (row.matched_rule_id, row.handling_decision.as_str()),
+        (None, "unhandled")
     );
 }

@@ -162,7 +162,7 @@ pub fn validate(
             other => {
                 return Err(ItemError::invalid(format!(
                     "Invalid field '{field}': expected a string, got {}",
-                    json_type(other)
+                    shared::event::json_kind(other)
                 )));
             }
         }
@@ -220,30 +220,6 @@ fn is_oid(text: &str) -> bool {
         && body
             .split('.')
             .all(|arc| !arc.is_empty() && arc.bytes().all(|b| b.is_ascii_digit()))
-}
-
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// A correlation id from `X-Correlation-ID` when it is valid (≤ 64 characters of
-/// `[A-Za-z0-9._:-]`), else a new UUID.
-pub fn correlation_id(header: Option<&str>) -> String {
-    header
-        .filter(|h| !h.is_empty() && h.len() <= 64)
-        .filter(|h| {
-            h.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
-        })
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
 #[cfg(test)]

@@ -40,7 +40,7 @@ impl SyslogContext {
             .filter_map(|line| {
                 let text = String::from_utf8_lossy(line);
                 let event = line_to_event(&text, peer, now)?;
-                let correlation_id = intake::correlation_id(None);
+                let correlation_id = shared::event::correlation_id(None);
                 match intake::validate(event, &[], &self.limits, &correlation_id) {
                     Ok(valid) => Some(valid.payload),
                     Err(e) => {

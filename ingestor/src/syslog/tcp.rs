@@ -4,6 +4,7 @@
 //! (backpressure instead of loss).
 
 use super::{Framer, SyslogContext};
+use shared::process::retry::{Backoff, until_ok};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
@@ -89,21 +90,17 @@ async fn write_until_acknowledged(
     peer: SocketAddr,
     shutdown: &CancellationToken,
 ) -> bool {
-    let mut delay = Duration::from_millis(100);
-    loop {
-        match ctx.writer.push(payloads.clone()).await {
-            Ok(()) => return true,
-            Err(error) => {
-                tracing::warn!(error = %error, peer = %peer, messages = payloads.len(), "syslog write failed, retrying");
-                tokio::select! {
-                    _ = shutdown.cancelled() => {
-                        ctx.metrics.syslog_dropped.with_label_values(&["redis"]).inc_by(payloads.len() as u64);
-                        return false;
-                    }
-                    _ = tokio::time::sleep(delay) => {}
-                }
-                delay = (delay * 2).min(Duration::from_secs(2));
-            }
-        }
+    let backoff = Backoff::doubling(Duration::from_millis(100), Duration::from_secs(2));
+    let written = until_ok("syslog write", backoff, shutdown, || {
+        ctx.writer.push(payloads.clone())
+    })
+    .await;
+    if written.is_none() {
+        tracing::warn!(peer = %peer, messages = payloads.len(), "shutting down: syslog messages read but not written");
+        ctx.metrics
+            .syslog_dropped
+            .with_label_values(&["redis"])
+            .inc_by(payloads.len() as u64);
     }
+    written.is_some()
 }

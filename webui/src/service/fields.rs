@@ -6,6 +6,7 @@
 
 use crate::error::ApiError;
 use serde_json::{Map, Value};
+use shared::event::json_kind;
 
 pub struct Fields {
     fields: Map<String, Value>,
@@ -43,7 +44,7 @@ impl Fields {
             ))),
             Some(other) => Err(ApiError::bad(format!(
                 "{name} must be a string, not {}",
-                kind(other)
+                json_kind(other)
             ))),
         }
     }
@@ -74,7 +75,7 @@ impl Fields {
                 .ok_or_else(|| ApiError::bad(format!("{name} must be a whole number"))),
             Some(other) => Err(ApiError::bad(format!(
                 "{name} must be a number, not {}",
-                kind(other)
+                json_kind(other)
             ))),
         }
     }
@@ -85,7 +86,7 @@ impl Fields {
             Some(Value::Bool(b)) => Ok(Some(*b)),
             Some(other) => Err(ApiError::bad(format!(
                 "{name} must be true or false, not {}",
-                kind(other)
+                json_kind(other)
             ))),
         }
     }
@@ -97,16 +98,5 @@ impl Fields {
 
     pub fn raw(&self, name: &str) -> Option<&Value> {
         self.fields.get(name)
-    }
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
