@@ -11,13 +11,13 @@ use anyhow::Context;
 use prometheus::Registry;
 use shared::config::AlerterConfig;
 use shared::dynamic_config::{DynamicConfig, DynamicSetting};
+use shared::lifecycle::RetentionMetrics;
 use shared::process::admin::AdminServer;
 use shared::process::upkeep::Upkeep;
 use shared::queue::{Heartbeat, InFlight, Janitor, ReliableQueue};
 use shared::redis::connection::RedisConnector;
 use shared::redis::keys::WorkerRole;
 use shared::store;
-use shared::store::lifecycle::RetentionMetrics;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -191,7 +191,7 @@ impl Alerter {
             background.clone(),
         ));
         // Partitions ahead, and retention when enabled; other instances skip while one runs.
-        running.spawn(shared::store::lifecycle::run_periodically(
+        running.spawn(shared::lifecycle::run_periodically(
             worker.pool.clone(),
             redis.clone(),
             worker.keys.clone(),

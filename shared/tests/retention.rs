@@ -5,8 +5,8 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use shared::config::RetentionConfig;
+use shared::lifecycle::{self, LifecycleReport};
 use shared::store;
-use shared::store::lifecycle::{self, LifecycleReport};
 use shared::testing::{TestDatabase, TestRedis};
 use std::time::Duration;
 

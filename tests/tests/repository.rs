@@ -144,3 +144,103 @@ fn every_path_in_where_things_live_exists() {
     let missing: Vec<&&str> = paths.iter().filter(|p| !root.join(p).exists()).collect();
     assert!(missing.is_empty(), "listed but not there: {missing:?}");
 }
+
+/// The `crate::name` and (in a module's own top file) `super::name` paths in `text`,
+/// comments left out.
+fn module_paths(text: &str, top: bool) -> Vec<String> {
+    let mut found = Vec::new();
+    for line in text.lines() {
+        let code = line.split("//").next().unwrap_or_default();
+        let prefixes: &[&str] = if top {
+            &["crate::", "super::"]
+        } else {
+            &["crate::"]
+        };
+        for prefix in prefixes {
+            for (at, _) in code.match_indices(prefix) {
+                let before = code[..at].chars().next_back();
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                    continue;
+                }
+                let name: String = code[at + prefix.len()..]
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                found.push(name);
+            }
+        }
+    }
+    found
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("a source folder") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn no_two_modules_of_a_crate_import_each_other() {
+    let root = root();
+    let mut cycles = Vec::new();
+    for krate in [
+        "shared",
+        "alerter",
+        "moog-forwarder",
+        "ingestor",
+        "webui",
+        "tools",
+    ] {
+        let src = root.join(krate).join("src");
+        let modules: Vec<String> = std::fs::read_dir(&src)
+            .expect("src")
+            .map(|e| e.expect("entry").path())
+            .filter_map(|p| {
+                let name = p.file_stem()?.to_str()?.to_owned();
+                let module = p.is_dir() || p.extension().is_some_and(|e| e == "rs");
+                (module && !["lib", "main", "bin"].contains(&name.as_str())).then_some(name)
+            })
+            .collect();
+        let mut edges = std::collections::BTreeSet::new();
+        for module in &modules {
+            let mut files = Vec::new();
+            let file = src.join(format!("{module}.rs"));
+            if file.exists() {
+                files.push((file, true));
+            }
+            let dir = src.join(module);
+            if dir.is_dir() {
+                let mut inner = Vec::new();
+                rust_files(&dir, &mut inner);
+                let top = dir.join("mod.rs");
+                files.extend(inner.into_iter().map(|f| {
+                    let is_top = f == top;
+                    (f, is_top)
+                }));
+            }
+            for (file, top) in files {
+                let text = std::fs::read_to_string(&file).expect("source");
+                for used in module_paths(&text, top) {
+                    if &used != module && modules.contains(&used) {
+                        edges.insert((module.clone(), used));
+                    }
+                }
+            }
+        }
+        for (a, b) in &edges {
+            if a < b && edges.contains(&(b.clone(), a.clone())) {
+                cycles.push(format!("{krate}: {a} <-> {b}"));
+            }
+        }
+    }
+    assert!(
+        cycles.is_empty(),
+        "modules that import each other:\n{}",
+        cycles.join("\n")
+    );
+}

@@ -2,7 +2,7 @@
 //! and binds the HTTP listener (`SERVER_PORT_WEBUI`, 8090); `run_until` serves the JSON API
 //! plus `/health`, `/ready` and `/metrics`, and the HTML pages, until shutdown.
 
-use crate::state::AppState;
+use crate::service::AppState;
 use anyhow::Context;
 use prometheus::Registry;
 use shared::config::WebuiConfig;

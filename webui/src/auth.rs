@@ -5,7 +5,7 @@
 //! keys. There is no default key.
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::service::AppState;
 use actix_web::{HttpRequest, web};
 use secrecy::ExposeSecret;
 use shared::store::api_keys::{self, KeyHolder, Scope};
@@ -66,4 +66,13 @@ pub async fn authorize(
     } else {
         Err(ApiError::Forbidden(needed.as_str()))
     }
+}
+
+/// The request's correlation id: a valid `X-Correlation-ID`, else a new one.
+pub fn correlation_id(req: &actix_web::HttpRequest) -> String {
+    shared::event::correlation_id(
+        req.headers()
+            .get("x-correlation-id")
+            .and_then(|v| v.to_str().ok()),
+    )
 }

@@ -147,7 +147,7 @@ pub async fn run(command: Command, env: &dyn EnvSource) -> anyhow::Result<()> {
                 .await?;
             let mut retention = config.retention.clone();
             retention.dry_run |= dry_run;
-            let report = shared::store::lifecycle::run_once(
+            let report = shared::lifecycle::run_once(
                 &pool,
                 &mut redis,
                 &config.redis.keys,

@@ -5,7 +5,7 @@
 //! `/api/v1` and `/api/v2`, with keys checked by `auth`. The subcommands in
 //! [`commands`]: `serve`, `create-key`, `migrate` (migrations and audit partitions ahead),
 //! `seed` (MUTT v2.5's sample rules, dev hosts and teams), `partitions`, `retention` (the
-//! data lifecycle once, see `shared::store::lifecycle`), `dlq …` and `v25-check` ([`v25_check`]:
+//! data lifecycle once, see `shared::lifecycle`), `dlq …` and `v25-check` ([`v25_check`]:
 //! is a v2.5 site's database and Redis ready for the next step of a swap).
 //!
 //! `service` is the one place each concept (rules, hosts and teams, audit, config,
@@ -18,7 +18,6 @@ mod auth;
 pub mod commands;
 mod error;
 mod service;
-mod state;
 mod ui;
 pub mod v25_check;
 

@@ -1,37 +1,12 @@
-//! How every service reaches its stores: Redis (directly or through Sentinel, and the
-//! names of its keys) and PostgreSQL.
+//! How every service reaches its stores, read from the environment: Redis (the settings
+//! are `shared::redis::settings`'s, read here; directly or through Sentinel, and the names
+//! of its keys) and PostgreSQL.
 
 use super::reader::{ConfigError, Env};
 use crate::redis::keys::RedisKeys;
+pub use crate::redis::settings::{RedisConfig, SentinelConfig};
 use secrecy::SecretString;
 use std::path::PathBuf;
-
-/// How to reach Redis, and the names of the keys there.
-#[derive(Clone, Debug)]
-pub struct RedisConfig {
-    pub host: String,
-    pub port: u16,
-    pub db: i64,
-    pub tls_enabled: bool,
-    pub ca_cert_path: Option<PathBuf>,
-    pub max_connections: usize,
-    pub username: Option<String>,
-    pub password: Option<SecretString>,
-    /// Tried when `password` is refused, on every new connection (rotation without restart).
-    pub password_next: Option<SecretString>,
-    /// Find the master through Redis Sentinel instead of `host`/`port`.
-    pub sentinel: Option<SentinelConfig>,
-    pub keys: RedisKeys,
-}
-
-/// `REDIS_SENTINEL_*`: the sentinels to ask, and the name of the master they watch.
-#[derive(Clone, Debug)]
-pub struct SentinelConfig {
-    pub hosts: Vec<(String, u16)>,
-    pub master_name: String,
-    /// The sentinels' own password (`requirepass` of the sentinel), if they have one.
-    pub password: Option<SecretString>,
-}
 
 impl SentinelConfig {
     /// `None` unless `REDIS_SENTINEL_HOSTS` (`host:port,host:port`) is set.
@@ -90,23 +65,6 @@ impl RedisConfig {
             sentinel: SentinelConfig::from_env(env)?,
             keys: keys_from_env(env),
         })
-    }
-
-    /// Plain loopback Redis with the given keys: what tests and the local stack use.
-    pub fn local(keys: RedisKeys) -> Self {
-        Self {
-            host: "127.0.0.1".into(),
-            port: 6379,
-            db: 0,
-            tls_enabled: false,
-            ca_cert_path: None,
-            max_connections: 20,
-            username: None,
-            password: None,
-            password_next: None,
-            sentinel: None,
-            keys,
-        }
     }
 }
 

@@ -13,7 +13,7 @@
 //! taken again. Connections that silently kept talking to a demoted master would instead
 //! fail every write with `READONLY` until someone noticed.
 
-use crate::config::{RedisConfig, SentinelConfig};
+use super::settings::{RedisConfig, SentinelConfig};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
 use redis::{

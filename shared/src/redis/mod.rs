@@ -5,3 +5,4 @@
 pub mod api_key_mirror;
 pub mod connection;
 pub mod keys;
+pub mod settings;

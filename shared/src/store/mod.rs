@@ -8,7 +8,6 @@ pub mod api_keys;
 pub mod audit;
 pub mod config_audit;
 pub mod hosts;
-pub mod lifecycle;
 mod migrations;
 mod partitions;
 mod pool;

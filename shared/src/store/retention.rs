@@ -209,7 +209,7 @@ async fn count<C: GenericClient>(
     Ok(n as u64)
 }
 
-/// Applies `policy` as of `now`. Callers serialise runs (see `crate::store::lifecycle`).
+/// Applies `policy` as of `now`. Callers serialise runs (see `crate::lifecycle`).
 pub async fn enforce<C: GenericClient>(
     client: &C,
     policy: &AuditRetention,

@@ -5,9 +5,9 @@
 
 use super::reader;
 use crate::error::ApiResult;
+use crate::service::AppState;
 use crate::service::audit::{self, ConfigQuery, EventQuery};
 use crate::service::paging::Page;
-use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 

@@ -2,10 +2,10 @@
 
 use super::{caller, reader};
 use crate::error::{ApiError, ApiResult};
+use crate::service::AppState;
 use crate::service::config;
 use crate::service::fields::Fields;
 use crate::service::paging::Page;
-use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 use shared::store::api_keys::Scope;

@@ -3,8 +3,8 @@
 
 use super::reader;
 use crate::error::ApiResult;
+use crate::service::AppState;
 use crate::service::dashboard;
-use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

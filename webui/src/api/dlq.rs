@@ -2,9 +2,9 @@
 
 use super::{caller, reader};
 use crate::error::{ApiError, ApiResult};
+use crate::service::AppState;
 use crate::service::dlq;
 use crate::service::fields::Fields;
-use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};

@@ -2,9 +2,9 @@
 
 use super::{caller, reader};
 use crate::error::ApiResult;
+use crate::service::AppState;
 use crate::service::fields::Fields;
 use crate::service::hosts;
-use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 use shared::store::api_keys::Scope;

@@ -14,9 +14,10 @@ mod rules;
 pub(crate) mod system;
 
 use crate::auth::authorize;
+use crate::auth::correlation_id;
 use crate::error::ApiError;
+use crate::service::AppState;
 use crate::service::Caller;
-use crate::state::{AppState, correlation_id};
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpRequest, HttpResponse, web};
 use shared::store::api_keys::Scope;

@@ -3,7 +3,7 @@
 
 use super::reader;
 use crate::error::ApiResult;
-use crate::state::AppState;
+use crate::service::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 use shared::store;

@@ -7,9 +7,9 @@
 //! Its `total` counts at most [`COUNT_CAP`] matching rows, and `total_capped` says when it
 //! stopped there.
 
+use super::AppState;
 use super::paging::{Page, Pagination};
 use crate::error::ApiError;
-use crate::state::AppState;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 pub use shared::store::audit::EventRecord;

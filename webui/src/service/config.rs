@@ -7,11 +7,11 @@
 //! transaction that commits only after Redis took the value, and a failed commit puts
 //! the old value back, so a change and its audit row stand or fall together.
 
+use super::AppState;
 use super::audit::{self, ConfigQuery, ConfigRecord, Found};
 use super::paging::Page;
 use super::{Caller, values};
 use crate::error::ApiError;
-use crate::state::AppState;
 use serde::Serialize;
 use serde_json::Value;
 use shared::dynamic_config::{SETTINGS, normalise, setting};

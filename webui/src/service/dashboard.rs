@@ -4,8 +4,8 @@
 //! depths and the breaker state, one Redis round trip in all. The figures are reused for
 //! `METRICS_CACHE_TTL`.
 
+use super::AppState;
 use crate::error::ApiError;
-use crate::state::AppState;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use std::sync::Mutex;

@@ -1,9 +1,9 @@
 //! The dead-letter queues for operators, over `shared::queue::dead_letter`: depths, the items of one
 //! queue (oldest first), replay and purge. Reading needs `read`; replay and purge `admin`.
 
+use super::AppState;
 use super::Caller;
 use crate::error::ApiError;
-use crate::state::AppState;
 use serde::Serialize;
 use serde_json::Value;
 use shared::queue::dead_letter::{Dlq, DlqError, DlqName, ReplayReport};

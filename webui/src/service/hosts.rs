@@ -3,10 +3,10 @@
 //! transaction (record id 0, the hostname in the values; v2.5's rows) and the alerters are
 //! told to reload.
 
+use super::AppState;
 use super::fields::Fields;
 use super::{Caller, Change, audited, values};
 use crate::error::ApiError;
-use crate::state::AppState;
 use shared::store::hosts as store;
 pub use shared::store::hosts::{DevHost, TeamMapping};
 

@@ -18,10 +18,12 @@ pub mod fields;
 pub mod hosts;
 pub mod paging;
 pub mod rules;
+mod state;
 pub mod trial;
 
+pub use state::AppState;
+
 use crate::error::ApiError;
-use crate::state::AppState;
 use serde::Serialize;
 use serde_json::Value;
 use shared::store::api_keys::{KeyHolder, Scope};

@@ -4,10 +4,10 @@
 //! point at deactivates it instead: the audit trail keeps its foreign key (v2.5 answered
 //! 500).
 
+use super::AppState;
 use super::fields::Fields;
 use super::{Caller, Change, audited, values};
 use crate::error::ApiError;
-use crate::state::AppState;
 use serde::Serialize;
 use serde_json::Value;
 use shared::event::Severity;

@@ -2,9 +2,9 @@
 //! decided by the alerter's own code (`shared::rules::routing`) over the rules as stored
 //! now.
 
+use super::AppState;
 use super::rules::{self, RuleWithHits};
 use crate::error::ApiError;
-use crate::state::AppState;
 use serde::Serialize;
 use serde_json::Value;
 use shared::event::Event;

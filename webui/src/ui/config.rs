@@ -3,8 +3,8 @@
 
 use super::session::Viewer;
 use super::{Chrome, Notice, UiResult, field, ok, outcome, redirect_with_notice};
+use crate::service::AppState;
 use crate::service::config::{self, SettingValue};
-use crate::state::AppState;
 use actix_web::{HttpRequest, web};
 use askama::Template;
 use serde_json::Value;

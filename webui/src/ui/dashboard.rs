@@ -5,8 +5,8 @@
 use super::session::Viewer;
 use super::{Chrome, Notice, UiError, UiResult, ok};
 use crate::error::ApiError;
+use crate::service::AppState;
 use crate::service::dashboard;
-use crate::state::AppState;
 use actix_web::{HttpRequest, web};
 use askama::Template;
 

@@ -4,8 +4,8 @@
 use super::session::Viewer;
 use super::{Chrome, Notice, UiResult, field, ok, outcome, redirect_with};
 use crate::error::ApiError;
+use crate::service::AppState;
 use crate::service::dlq;
-use crate::state::AppState;
 use actix_web::{HttpRequest, web};
 use askama::Template;
 use serde::Deserialize;

@@ -5,9 +5,9 @@
 use super::session::Viewer;
 use super::{Chrome, Notice, UiError, UiResult, cell, outcome, page};
 use crate::error::ApiError;
+use crate::service::AppState;
 use crate::service::audit::{self, ConfigQuery, ConfigRecord, EventQuery, EventRecord, Found};
 use crate::service::paging::Page;
-use crate::state::AppState;
 use actix_web::{HttpRequest, web};
 use askama::Template;
 use serde::de::DeserializeOwned;

@@ -9,9 +9,10 @@
 //! set in a short-lived cookie of its own (double submit).
 
 use super::UiError;
+use crate::auth::correlation_id;
 use crate::error::ApiError;
+use crate::service::AppState;
 use crate::service::Caller;
-use crate::state::{AppState, correlation_id};
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};

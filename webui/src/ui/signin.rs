@@ -3,7 +3,7 @@
 use super::session::{self, LOGIN_COOKIE};
 use super::{UiError, UiResult, page, redirect};
 use crate::auth::holder_of;
-use crate::state::AppState;
+use crate::service::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;

@@ -1,4 +1,5 @@
-//! What every request handler shares.
+//! What every service call shares: the pool, Redis, key names and settings of this
+//! web UI, and the dashboard's cached figures.
 
 use redis::aio::ConnectionManager;
 use secrecy::SecretString;
@@ -15,7 +16,7 @@ pub struct AppState {
     pub static_key: Option<SecretString>,
     pub max_poison_retries: u32,
     /// The dashboard body, reused for `METRICS_CACHE_TTL`.
-    pub dashboard: std::sync::Arc<crate::service::dashboard::DashboardCache>,
+    pub dashboard: std::sync::Arc<super::dashboard::DashboardCache>,
     pub dashboard_ttl: std::time::Duration,
     /// `AUDIT_LOG_PAGE_SIZE`: rows per page of the audit and config-audit lists when the
     /// request names no limit.
@@ -49,13 +50,4 @@ impl AppState {
             tracing::warn!(error = %error, "cannot announce the change to the alerters");
         }
     }
-}
-
-/// The request's correlation id: a valid `X-Correlation-ID`, else a new one.
-pub fn correlation_id(req: &actix_web::HttpRequest) -> String {
-    shared::event::correlation_id(
-        req.headers()
-            .get("x-correlation-id")
-            .and_then(|v| v.to_str().ok()),
-    )
 }
