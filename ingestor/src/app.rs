@@ -5,7 +5,7 @@ use crate::depth::QueueDepth;
 use crate::http::{self, IngestState};
 use crate::metrics::IngestMetrics;
 use crate::syslog::{self, SyslogContext};
-use crate::writer::Writer;
+use crate::writer::{Replication, Writer};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use prometheus::Registry;
@@ -52,8 +52,16 @@ impl Ingestor {
         let connector = RedisConnector::connect(&config.redis).await?;
         let redis = connector.shared().await?;
         let metrics = IngestMetrics::new(registry);
-        let (writer, writer_task) =
-            Writer::spawn(redis.clone(), config.redis.keys.clone(), metrics.clone());
+        let replication = Replication {
+            replicas: config.ack_replicas,
+            timeout: config.ack_timeout,
+        };
+        let (writer, writer_task) = Writer::spawn(
+            redis.clone(),
+            config.redis.keys.clone(),
+            replication,
+            metrics.clone(),
+        );
         let queue = Arc::new(QueueDepth::new(config.max_ingest_queue_size));
         // One sample before serving, so the cap holds from the first request.
         queue

@@ -8,7 +8,7 @@
 use crate::depth::QueueDepth;
 use crate::intake::{self, Body, ItemError};
 use crate::metrics::IngestMetrics;
-use crate::writer::Writer;
+use crate::writer::{WriteError, Writer};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use redis::aio::ConnectionManager;
@@ -237,14 +237,28 @@ async fn handle(
     }
 
     let queued = payloads.len();
-    if let Err(e) = state.writer.push(payloads).await {
-        fail(state, "redis");
-        tracing::warn!(error = %e, queued, "queue write failed");
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Service Unavailable - Redis error",
-            correlation_id,
-        );
+    match state.writer.push(payloads).await {
+        Ok(()) => {}
+        Err(e @ WriteError::NotReplicated { .. }) => {
+            // In the primary, not yet known to survive its loss: a retry may queue the
+            // events twice, never lose them.
+            fail(state, "replication");
+            tracing::warn!(error = %e, queued, "queue write not confirmed by the replicas");
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Service Unavailable - not confirmed by the Redis replicas in time; retry",
+                correlation_id,
+            );
+        }
+        Err(e) => {
+            fail(state, "redis");
+            tracing::warn!(error = %e, queued, "queue write failed");
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Service Unavailable - Redis error",
+                correlation_id,
+            );
+        }
     }
     state
         .metrics

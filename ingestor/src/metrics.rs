@@ -17,6 +17,9 @@ pub struct IngestMetrics {
     pub syslog_dropped: IntCounterVec,
     /// Messages cut to `SYSLOG_MAX_LINE_BYTES` (kept, shortened).
     pub syslog_truncated: IntCounter,
+    /// Writes that Redis took but fewer than `INGEST_ACK_REPLICAS` replicas confirmed
+    /// within `INGEST_ACK_TIMEOUT_MS` (their senders were answered 503).
+    pub replication_timeouts: IntCounter,
     pub write_batch_events: Histogram,
 }
 
@@ -86,6 +89,14 @@ impl IngestMetrics {
                 &IntCounter::new(
                     "mutt_ingest_syslog_truncated_total",
                     "Syslog messages cut to the line limit",
+                )
+                .expect("valid metric"),
+            ),
+            replication_timeouts: register(
+                registry,
+                &IntCounter::new(
+                    "mutt_ingest_replication_timeouts_total",
+                    "Queue writes that fewer than INGEST_ACK_REPLICAS replicas confirmed in time",
                 )
                 .expect("valid metric"),
             ),

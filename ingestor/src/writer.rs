@@ -7,6 +7,13 @@
 //! after Redis acknowledged the write that holds its events, so "queued" always means "in
 //! Redis".
 //!
+//! With `INGEST_ACK_REPLICAS` = n > 0, "in Redis" means "on n replicas too": the `LPUSH`
+//! and a `WAIT n <INGEST_ACK_TIMEOUT_MS>` go in one pipeline on one connection, so the
+//! `WAIT` confirms exactly that write (one `WAIT` per coalesced write, not per event). If
+//! fewer replicas confirm in time, the callers get [`WriteError::NotReplicated`]: the
+//! events are in the primary but not known to survive its loss, so the sender is told to
+//! retry, which may queue them twice but never loses them.
+//!
 //! v2.5's dashboard counters `mutt:metrics:{1m,1h,24h}:<bucket>` are added up here per
 //! bucket (the bucket of the moment the write succeeded) and written once a second, one
 //! `INCRBY` and one `EXPIRE … NX` per bucket, instead of six commands around every write:
@@ -39,6 +46,15 @@ pub enum WriteError {
     Timeout,
     #[error("the writer has stopped")]
     Stopped,
+    #[error("{confirmed} of {wanted} redis replicas confirmed the write in time")]
+    NotReplicated { confirmed: u32, wanted: u32 },
+}
+
+/// How many replicas must confirm a write, and how long to wait for them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Replication {
+    pub replicas: u32,
+    pub timeout: Duration,
 }
 
 struct Job {
@@ -58,10 +74,11 @@ impl Writer {
     pub fn spawn(
         conn: ConnectionManager,
         keys: RedisKeys,
+        replication: Replication,
         metrics: IngestMetrics,
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(8_192);
-        let task = tokio::spawn(run(rx, conn, Arc::new(keys), metrics));
+        let task = tokio::spawn(run(rx, conn, Arc::new(keys), replication, metrics));
         (Self { tx }, task)
     }
 
@@ -116,6 +133,7 @@ async fn run(
     mut rx: mpsc::Receiver<Job>,
     conn: ConnectionManager,
     keys: Arc<RedisKeys>,
+    replication: Replication,
     metrics: IngestMetrics,
 ) {
     let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
@@ -156,7 +174,10 @@ async fn run(
         );
         tokio::spawn(async move {
             metrics.write_batch_events.observe(count as f64);
-            let result = write(&mut conn, &keys, &jobs).await;
+            let result = write(&mut conn, &keys, replication, &jobs).await;
+            if let Err(WriteError::NotReplicated { .. }) = &result {
+                metrics.replication_timeouts.inc();
+            }
             if result.is_ok() {
                 metrics.events_queued.inc_by(count as u64);
                 counters.add(&keys, count as u64);
@@ -175,15 +196,29 @@ async fn run(
 async fn write(
     conn: &mut ConnectionManager,
     keys: &RedisKeys,
+    replication: Replication,
     jobs: &[Job],
 ) -> Result<(), WriteError> {
-    let mut push = redis::cmd("LPUSH");
-    push.arg(&keys.ingest_queue);
+    let mut pipe = redis::pipe();
+    let push = pipe.cmd("LPUSH").arg(&keys.ingest_queue);
     for payload in jobs.iter().flat_map(|j| &j.payloads) {
         push.arg(payload.as_bytes());
     }
-    match tokio::time::timeout(WRITE_TIMEOUT, push.query_async::<()>(conn)).await {
-        Ok(Ok(())) => Ok(()),
+    push.ignore();
+    let wanted = replication.replicas;
+    let mut limit = WRITE_TIMEOUT;
+    if wanted > 0 {
+        let wait_ms = replication.timeout.as_millis().max(1) as u64;
+        pipe.cmd("WAIT").arg(wanted).arg(wait_ms);
+        limit += replication.timeout;
+    }
+    match tokio::time::timeout(limit, pipe.query_async::<Vec<u32>>(conn)).await {
+        Ok(Ok(confirmed)) => match confirmed.first() {
+            Some(&confirmed) if confirmed < wanted => {
+                Err(WriteError::NotReplicated { confirmed, wanted })
+            }
+            _ => Ok(()),
+        },
         Ok(Err(e)) => Err(WriteError::Redis(e.to_string())),
         Err(_) => Err(WriteError::Timeout),
     }

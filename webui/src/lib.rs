@@ -9,8 +9,9 @@
 //! is a v2.5 site's database and Redis ready for the next step of a swap).
 //!
 //! `service` is the one place each concept (rules, hosts and teams, audit, config,
-//! DLQs, dashboard, keys) keeps its SQL, checks and audit rows; the JSON `api` and the
-//! HTML pages of `ui` (for operators, on the same port) are two faces over it.
+//! DLQs, dashboard) keeps its checks, scopes, audit rows and reload notices, over the SQL
+//! of `shared::store`; the JSON `api` and the HTML pages of `ui` (for operators, on the
+//! same port) are two faces over it.
 
 mod api;
 mod app;

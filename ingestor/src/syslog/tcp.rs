@@ -82,8 +82,10 @@ async fn connection(
 }
 
 /// Retries a failed write with backoff instead of dropping what was read: meanwhile the
-/// connection is not read, so the sender is held back. Gives up (counting the loss) only
-/// when the service is shutting down; returns whether the connection should go on.
+/// connection is not read, so the sender is held back. A write the replicas did not
+/// confirm (`INGEST_ACK_REPLICAS`) is written again too: queued twice at worst, never
+/// lost. Gives up (counting the loss) only when the service is shutting down; returns
+/// whether the connection should go on.
 async fn write_until_acknowledged(
     ctx: &SyslogContext,
     payloads: Vec<String>,

@@ -4,6 +4,7 @@
 //! (`mutt_ingest_syslog_dropped_total{reason="queue_full"}`): UDP has no way to push back.
 
 use super::SyslogContext;
+use crate::writer::WriteError;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::UdpSocket;
@@ -62,12 +63,16 @@ pub(crate) async fn run_udp(socket: UdpSocket, ctx: SyslogContext, shutdown: Can
                 .flat_map(|(line, peer)| ctx.payloads(std::slice::from_ref(line), peer.ip()))
                 .collect();
             let count = payloads.len() as u64;
-            if let Err(error) = ctx.writer.push(payloads).await {
-                ctx.metrics
-                    .syslog_dropped
-                    .with_label_values(&["redis"])
-                    .inc_by(count);
-                tracing::warn!(error = %error, messages = count, "syslog datagrams lost: queue write failed");
+            match ctx.writer.push(payloads).await {
+                // Not confirmed by the replicas is still queued; UDP has nobody to tell.
+                Ok(()) | Err(WriteError::NotReplicated { .. }) => {}
+                Err(error) => {
+                    ctx.metrics
+                        .syslog_dropped
+                        .with_label_values(&["redis"])
+                        .inc_by(count);
+                    tracing::warn!(error = %error, messages = count, "syslog datagrams lost: queue write failed");
+                }
             }
             drop(slot);
         });

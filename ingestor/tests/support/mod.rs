@@ -1,5 +1,7 @@
 //! Starting an ingestor against a test Redis prefix, on free ports.
 
+#![allow(dead_code)] // each test file uses a different part
+
 use ingestor::Ingestor;
 use shared::config::{Env, IngestorConfig};
 use shared::testing::{RunningService, TestRedis};
@@ -8,7 +10,6 @@ use std::net::SocketAddr;
 
 pub const KEY: &str = "test-ingest-key";
 
-#[allow(dead_code)] // each test file uses a different part
 pub struct Running {
     pub http: SocketAddr,
     pub udp: Option<SocketAddr>,

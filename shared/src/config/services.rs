@@ -52,6 +52,11 @@ pub struct IngestorConfig {
     pub ingest_api_key: Option<SecretString>,
     pub limits: IngestLimits,
     pub dynamic_config: DynamicConfigSwitch,
+    /// `INGEST_ACK_REPLICAS`: how many Redis replicas must hold a write before a sender is
+    /// answered (0: the primary's answer is enough, v2.5's behaviour).
+    pub ack_replicas: u32,
+    /// `INGEST_ACK_TIMEOUT_MS`: how long a write waits for them (`WAIT`'s timeout).
+    pub ack_timeout: Duration,
 }
 
 impl IngestorConfig {
@@ -74,6 +79,12 @@ impl IngestorConfig {
             ingest_api_key: env.secret("INGEST_API_KEY")?,
             limits: IngestLimits::from_env(env)?,
             dynamic_config: DynamicConfigSwitch::from_env(env)?,
+            ack_replicas: env.parse("INGEST_ACK_REPLICAS", 0)?,
+            ack_timeout: Duration::from_millis(env.int_at_least(
+                "INGEST_ACK_TIMEOUT_MS",
+                1000,
+                1,
+            )?),
         })
     }
 }

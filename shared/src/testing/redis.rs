@@ -182,6 +182,49 @@ impl PrivateRedis {
         redis::Client::open(format!("redis://{auth}127.0.0.1:{}/", self.port)).expect("redis URL")
     }
 
+    /// Makes this server a replica of `primary` (`REPLICAOF`) and waits until the link is
+    /// up and the first sync is done.
+    pub async fn replicate(&self, primary: &PrivateRedis) {
+        let mut conn = self
+            .client()
+            .get_multiplexed_async_connection()
+            .await
+            .expect("private redis answers");
+        if let Some(password) = &primary.password {
+            let _: () = redis::cmd("CONFIG")
+                .arg("SET")
+                .arg("masterauth")
+                .arg(password)
+                .query_async(&mut conn)
+                .await
+                .expect("CONFIG SET masterauth");
+        }
+        let _: () = redis::cmd("REPLICAOF")
+            .arg("127.0.0.1")
+            .arg(primary.port)
+            .query_async(&mut conn)
+            .await
+            .expect("REPLICAOF");
+        super::eventually(
+            std::time::Duration::from_secs(20),
+            "the replica's link to its primary",
+            || {
+                let mut conn = conn.clone();
+                async move {
+                    let info: String = redis::cmd("INFO")
+                        .arg("replication")
+                        .query_async(&mut conn)
+                        .await
+                        .ok()?;
+                    let up = info.contains("master_link_status:up")
+                        && info.contains("master_sync_in_progress:0");
+                    up.then_some(())
+                }
+            },
+        )
+        .await;
+    }
+
     /// A [`TestRedis`] (fresh prefix) on this server, with its password.
     pub async fn test_redis(&self) -> TestRedis {
         TestRedis::on_with("127.0.0.1", self.port, self.password.as_deref()).await

@@ -1,0 +1,124 @@
+//! Replicated acknowledgements (`INGEST_ACK_REPLICAS`) against a real primary and replica:
+//! a sender is answered 200 only once the replica holds its events, with one `WAIT` per
+//! coalesced write; without the replica it is answered 503 and the timeout is counted;
+//! and with the default of 0 no `WAIT` is sent at all.
+
+mod support;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use shared::testing::PrivateRedis;
+use support::{KEY, config, start};
+
+fn event(n: usize) -> Value {
+    json!({"hostname": "core-rtr1", "message": format!("event {n}"), "timestamp": "2026-11-22T10:00:00Z"})
+}
+
+async fn post(url: &str, body: &Value) -> (StatusCode, Value) {
+    let response = reqwest::Client::new()
+        .post(url)
+        .header("x-api-key", KEY)
+        .json(body)
+        .send()
+        .await
+        .expect("request");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn queue_length(server: &PrivateRedis, queue: &str) -> u64 {
+    let redis = server.test_redis().await;
+    redis::cmd("LLEN")
+        .arg(queue)
+        .query_async(&mut redis.conn().await)
+        .await
+        .expect("LLEN")
+}
+
+fn counter(registry: &prometheus::Registry, name: &str) -> f64 {
+    registry
+        .gather()
+        .iter()
+        .filter(|family| family.name() == name)
+        .flat_map(|family| family.get_metric())
+        .map(|metric| metric.get_counter().get_value())
+        .sum()
+}
+
+#[tokio::test]
+async fn an_event_is_acknowledged_only_once_a_replica_holds_it() {
+    let primary = PrivateRedis::start().await;
+    let replica = PrivateRedis::start().await;
+    replica.replicate(&primary).await;
+    let redis = primary.test_redis().await;
+    let queue = redis.keys.ingest_queue.clone();
+    let app = start(config(
+        &redis,
+        &[
+            ("INGEST_ACK_REPLICAS", "1"),
+            ("INGEST_ACK_TIMEOUT_MS", "500"),
+        ],
+    ))
+    .await;
+
+    let ((status, body), calls) = primary
+        .commands_during(post(&app.url("/ingest"), &event(1)))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        queue_length(&replica, &queue).await,
+        1,
+        "answered 200 only once the replica holds the event"
+    );
+    assert_eq!(
+        calls.get("wait"),
+        Some(&1),
+        "one WAIT for the write: {calls:?}"
+    );
+
+    // A batch is one coalesced write: still one WAIT.
+    let batch: Vec<Value> = (2..12).map(event).collect();
+    let ((status, _), calls) = primary
+        .commands_during(post(&app.url("/ingest"), &json!(batch)))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(calls.get("wait"), Some(&1), "{calls:?}");
+    assert_eq!(queue_length(&replica, &queue).await, 11);
+
+    // The replica is gone: the write reaches the primary but is not confirmed, so the
+    // sender is told to retry (it may queue the event twice, never lose it).
+    drop(replica);
+    let started = std::time::Instant::now();
+    let (status, body) = post(&app.url("/ingest"), &event(12)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("replicas")),
+        "{body}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "answered within the WAIT timeout, not a hang"
+    );
+    assert_eq!(
+        counter(&app.registry, "mutt_ingest_replication_timeouts_total"),
+        1.0
+    );
+    assert_eq!(queue_length(&primary, &queue).await, 12);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn by_default_no_wait_is_sent() {
+    let server = PrivateRedis::start().await;
+    let redis = server.test_redis().await;
+    let app = start(config(&redis, &[])).await;
+    let ((status, _), calls) = server
+        .commands_during(post(&app.url("/ingest"), &event(1)))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(calls.get("wait"), None, "{calls:?}");
+    assert_eq!(calls.get("lpush"), Some(&1), "{calls:?}");
+    app.stop().await;
+}
