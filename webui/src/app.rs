@@ -32,10 +32,12 @@ impl Webui {
         let ready = shared::process::admin::redis_and_db_ready(redis.clone(), Some(pool.clone()));
         let state = AppState::new(&config, pool, redis);
         let app_state = state.clone();
+        let usage = actix_web::web::Data::new(crate::api::ApiUsage::new(registry));
         let registry = registry.clone();
         let server = actix_web::HttpServer::new(move || {
             actix_web::App::new()
                 .app_data(actix_web::web::Data::new(app_state.clone()))
+                .app_data(usage.clone())
                 .configure(|cfg| {
                     shared::process::admin::configure(
                         cfg,

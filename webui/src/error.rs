@@ -62,7 +62,15 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         self.log();
-        HttpResponse::build(self.status_code()).json(json!({ "error": self.to_string() }))
+        let mut response =
+            HttpResponse::build(self.status_code()).json(json!({ "error": self.to_string() }));
+        if matches!(self, Self::Unavailable(detail) if detail.starts_with("redis")) {
+            // For `mutt_webui_api_requests_total{status="fail_redis"}`.
+            response
+                .extensions_mut()
+                .insert(crate::api::Marked::RedisDown);
+        }
+        response
     }
 }
 
@@ -95,3 +103,21 @@ impl From<shared::store::api_keys::KeyError> for ApiError {
 }
 
 pub type ApiResult<T = HttpResponse> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::Marked;
+
+    #[test]
+    fn a_redis_failure_is_marked_for_the_usage_metrics_and_says_nothing_inside() {
+        let response = ApiError::Unavailable("redis: connection refused".into()).error_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response.extensions().get::<Marked>(),
+            Some(&Marked::RedisDown)
+        );
+        let response = ApiError::Unavailable("postgresql pool: timed out".into()).error_response();
+        assert_eq!(response.extensions().get::<Marked>(), None);
+    }
+}

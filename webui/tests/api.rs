@@ -422,6 +422,16 @@ async fn v1_and_v2_answer_alike_with_the_version_headers() {
         (status, version["current_version"].clone()),
         (200, json!("2.5"))
     );
+    for v in ["2.5", "2.0", "1.0"] {
+        let entry = &version["version_history"][v];
+        assert!(entry["released"].is_string(), "{v}: {entry}");
+        assert!(
+            entry["changes"]
+                .as_array()
+                .is_some_and(|c| !c.is_empty() && c.iter().all(Value::is_string)),
+            "{v} lists its changes: {entry}"
+        );
+    }
     let (status, body) = answer(
         ui.admin(Method::GET, "/api/v2/no-such-route")
             .send()
@@ -1211,6 +1221,32 @@ async fn the_dashboard_data_has_wall_clock_rates_queue_depths_and_the_breaker_st
         .expect("rpush");
     let (_, again) = answer(get().await.expect("get")).await;
     assert_eq!(again["queues"]["ingest_queue"], 3, "cached");
+    // v2.5's web UI metrics: one fresh and one cached read of the dashboard, a rule list,
+    // a refused audit search, a request without a key.
+    let (status, _) = answer(
+        ui.request(Method::GET, "/api/v1/rules", Some(&ui.read_key))
+            .send()
+            .await
+            .expect("get"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = answer(
+        ui.request(Method::GET, "/api/v2/audit-logs?page=0", Some(&ui.read_key))
+            .send()
+            .await
+            .expect("get"),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, _) = answer(
+        ui.request(Method::GET, "/api/v2/rules", None)
+            .send()
+            .await
+            .expect("get"),
+    )
+    .await;
+    assert_eq!(status, 401);
     // The Prometheus endpoint stays at the root.
     let scrape = ui
         .client
@@ -1219,5 +1255,16 @@ async fn the_dashboard_data_has_wall_clock_rates_queue_depths_and_the_breaker_st
         .await
         .expect("get");
     assert_eq!(scrape.status(), 200);
+    let text = scrape.text().await.expect("text");
+    for line in [
+        r#"mutt_webui_api_requests_total{endpoint="metrics",status="success"} 1"#,
+        r#"mutt_webui_api_requests_total{endpoint="metrics",status="success_cached"} 1"#,
+        r#"mutt_webui_api_requests_total{endpoint="rules",status="success"} 1"#,
+        r#"mutt_webui_api_requests_total{endpoint="audit",status="error_invalid"} 1"#,
+        r#"mutt_webui_api_requests_total{endpoint="rules",status="error"} 1"#,
+        r#"mutt_webui_api_latency_seconds_count{endpoint="metrics"} 2"#,
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
+    }
     ui.stop().await;
 }

@@ -13,5 +13,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
     reader(&req, &state).await?;
-    Ok(HttpResponse::Ok().json(dashboard::figures(&state).await?))
+    let (figures, cached) = dashboard::figures(&state).await?;
+    let mut response = HttpResponse::Ok().json(figures);
+    if cached {
+        response.extensions_mut().insert(super::Marked::Cached);
+    }
+    Ok(response)
 }

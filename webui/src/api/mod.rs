@@ -12,6 +12,9 @@ mod dlq;
 mod hosts;
 mod rules;
 pub(crate) mod system;
+mod usage;
+
+pub use usage::{ApiUsage, Marked};
 
 use crate::auth::authorize;
 use crate::auth::correlation_id;
@@ -29,6 +32,7 @@ pub fn mount(cfg: &mut web::ServiceConfig) {
     for (prefix, deprecated) in [("/api/v1", "true"), ("/api/v2", "false")] {
         cfg.service(
             web::scope(prefix)
+                .wrap(actix_web::middleware::from_fn(usage::count))
                 .wrap(
                     DefaultHeaders::new()
                         .add(("X-API-Version", system::API_VERSION))

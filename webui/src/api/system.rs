@@ -22,9 +22,18 @@ async fn version() -> HttpResponse {
         "default_version": API_VERSION,
         "supported_versions": ["2.5", "2.0", "1.0"],
         "version_history": {
-            "2.5": {"released": "2025-11-10", "status": "current"},
-            "2.0": {"released": "2025-11-10", "status": "supported"},
-            "1.0": {"released": "2024-01-01", "status": "supported", "deprecated_in": "3.0", "removal_date": "2026-01-01"},
+            "2.5": {"released": "2025-11-10", "status": "current", "changes": [
+                "X-API-Version and X-API-Supported-Versions on every response",
+                "dynamic configuration with its history (/config, /config/history)",
+                "mutt-rs: rule test with hit counts, dead-letter queues, audit partitions, named keys with scopes",
+            ]},
+            "2.0": {"released": "2025-11-10", "status": "supported", "changes": [
+                "/api/v2 serves every /api/v1 route with the same bodies",
+                "configuration audit at /config-audit, rows under `changes`",
+            ]},
+            "1.0": {"released": "2024-01-01", "status": "supported", "deprecated_in": "3.0", "removal_date": "2026-01-01", "changes": [
+                "rules, dev hosts, teams, event audit, dashboard metrics",
+            ]},
         },
         "server_version": shared::process::admin::VERSION,
     }))

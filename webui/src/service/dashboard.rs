@@ -63,17 +63,17 @@ fn count(value: Option<String>) -> u64 {
     value.and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
-/// The figures, from the cache while they are fresh.
-pub async fn figures(state: &AppState) -> Result<Dashboard, ApiError> {
+/// The figures, from the cache while they are fresh; `true` when they came from it.
+pub async fn figures(state: &AppState) -> Result<(Dashboard, bool), ApiError> {
     let cache = &state.dashboard.0;
     if let Some((at, figures)) = cache.lock().unwrap_or_else(|p| p.into_inner()).as_ref()
         && at.elapsed() < state.dashboard_ttl
     {
-        return Ok(figures.clone());
+        return Ok((figures.clone(), true));
     }
     let figures = compute(state, Utc::now()).await?;
     *cache.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), figures.clone()));
-    Ok(figures)
+    Ok((figures, false))
 }
 
 async fn compute(state: &AppState, now: DateTime<Utc>) -> Result<Dashboard, redis::RedisError> {

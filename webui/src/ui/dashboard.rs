@@ -46,7 +46,7 @@ async fn show(
         return Ok(signed_in);
     }
     let viewer = viewer?;
-    let figures = dashboard::figures(&state).await?;
+    let (figures, _) = dashboard::figures(&state).await?;
     let partitions = shared::store::partition_health(&state.pool)
         .await
         .map_err(|e| ApiError::Unavailable(e.to_string()))?;
