@@ -122,3 +122,67 @@ async fn by_default_no_wait_is_sent() {
     assert_eq!(calls.get("lpush"), Some(&1), "{calls:?}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn tcp_syslog_is_written_again_until_a_replica_holds_it() {
+    use tokio::io::AsyncWriteExt;
+    let primary = PrivateRedis::start().await;
+    let replica = PrivateRedis::start().await;
+    replica.replicate(&primary).await;
+    let redis = primary.test_redis().await;
+    let queue = redis.keys.ingest_queue.clone();
+    let app = start(config(
+        &redis,
+        &[
+            ("INGEST_ACK_REPLICAS", "1"),
+            ("INGEST_ACK_TIMEOUT_MS", "200"),
+        ],
+    ))
+    .await;
+    // No replica: the line reaches the primary but is not confirmed, so it is written
+    // again and again (queued more than once, never lost) while the replica is away.
+    drop(replica);
+    let mut stream = tokio::net::TcpStream::connect(app.tcp.expect("tcp"))
+        .await
+        .expect("connect");
+    stream
+        .write_all(b"<13>Nov 22 10:00:00 core-rtr1 kept through a replica outage\n")
+        .await
+        .expect("write");
+    shared::testing::eventually(
+        std::time::Duration::from_secs(10),
+        "the line written twice, unconfirmed",
+        || async { (queue_length(&primary, &queue).await >= 2).then_some(()) },
+    )
+    .await;
+    // Counted once each unconfirmed write's WAIT has timed out.
+    shared::testing::eventually(
+        std::time::Duration::from_secs(5),
+        "the unconfirmed writes counted",
+        || async {
+            (counter(&app.registry, "mutt_ingest_replication_timeouts_total") >= 2.0).then_some(())
+        },
+    )
+    .await;
+    // A replica again: the next write is confirmed, and writing stops.
+    let replica = PrivateRedis::start().await;
+    replica.replicate(&primary).await;
+    let settled = shared::testing::eventually(
+        std::time::Duration::from_secs(15),
+        "the writes to stop once confirmed",
+        || async {
+            let before = queue_length(&primary, &queue).await;
+            tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+            let after = queue_length(&primary, &queue).await;
+            (before == after).then_some(after)
+        },
+    )
+    .await;
+    assert!(settled >= 2);
+    assert_eq!(
+        queue_length(&replica, &queue).await,
+        settled,
+        "the replica holds every copy"
+    );
+    app.stop().await;
+}
