@@ -7,6 +7,14 @@ use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 use std::fmt;
 
+/// What a response carries for the usage metrics (`api::usage`): the dashboard served from
+/// its cache, or Redis did not answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Marked {
+    Cached,
+    RedisDown,
+}
+
 #[derive(Debug)]
 pub enum ApiError {
     BadRequest(String),
@@ -66,9 +74,7 @@ impl ResponseError for ApiError {
             HttpResponse::build(self.status_code()).json(json!({ "error": self.to_string() }));
         if matches!(self, Self::Unavailable(detail) if detail.starts_with("redis")) {
             // For `mutt_webui_api_requests_total{status="fail_redis"}`.
-            response
-                .extensions_mut()
-                .insert(crate::api::Marked::RedisDown);
+            response.extensions_mut().insert(Marked::RedisDown);
         }
         response
     }
@@ -107,7 +113,6 @@ pub type ApiResult<T = HttpResponse> = Result<T, ApiError>;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::Marked;
 
     #[test]
     fn a_redis_failure_is_marked_for_the_usage_metrics_and_says_nothing_inside() {

@@ -16,7 +16,9 @@ async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
     let (figures, cached) = dashboard::figures(&state).await?;
     let mut response = HttpResponse::Ok().json(figures);
     if cached {
-        response.extensions_mut().insert(super::Marked::Cached);
+        response
+            .extensions_mut()
+            .insert(crate::error::Marked::Cached);
     }
     Ok(response)
 }

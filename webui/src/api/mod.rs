@@ -14,7 +14,7 @@ mod rules;
 pub(crate) mod system;
 mod usage;
 
-pub use usage::{ApiUsage, Marked};
+pub use usage::ApiUsage;
 
 use crate::auth::authorize;
 use crate::auth::correlation_id;

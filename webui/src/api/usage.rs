@@ -8,6 +8,7 @@
 //! server-side failure); `error_invalid` (the request was refused: 400, 404, 409, 413,
 //! 422); `error` (not allowed: 401, 403).
 
+use crate::error::Marked;
 use actix_web::Error;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -20,14 +21,6 @@ use std::time::Instant;
 pub struct ApiUsage {
     requests: IntCounterVec,
     latency: HistogramVec,
-}
-
-/// What a handler or an error adds to its response for the count: the dashboard served
-/// from its cache, or Redis did not answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Marked {
-    Cached,
-    RedisDown,
 }
 
 impl ApiUsage {
