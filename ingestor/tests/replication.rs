@@ -45,21 +45,45 @@ fn counter(registry: &prometheus::Registry, name: &str) -> f64 {
         .sum()
 }
 
-#[tokio::test]
-async fn an_event_is_acknowledged_only_once_a_replica_holds_it() {
+/// A primary and its replica, and an ingestor on the primary that waits for the replica.
+struct Replicated {
+    primary: PrivateRedis,
+    replica: PrivateRedis,
+    queue: String,
+    app: support::Running,
+}
+
+async fn replicated(ack_timeout_ms: u64) -> Replicated {
     let primary = PrivateRedis::start().await;
     let replica = PrivateRedis::start().await;
     replica.replicate(&primary).await;
     let redis = primary.test_redis().await;
     let queue = redis.keys.ingest_queue.clone();
+    let timeout = ack_timeout_ms.to_string();
     let app = start(config(
         &redis,
         &[
             ("INGEST_ACK_REPLICAS", "1"),
-            ("INGEST_ACK_TIMEOUT_MS", "500"),
+            ("INGEST_ACK_TIMEOUT_MS", &timeout),
         ],
     ))
     .await;
+    Replicated {
+        primary,
+        replica,
+        queue,
+        app,
+    }
+}
+
+#[tokio::test]
+async fn an_event_is_acknowledged_only_once_a_replica_holds_it() {
+    let Replicated {
+        primary,
+        replica,
+        queue,
+        app,
+    } = replicated(500).await;
 
     let ((status, body), calls) = primary
         .commands_during(post(&app.url("/ingest"), &event(1)))
@@ -126,19 +150,12 @@ async fn by_default_no_wait_is_sent() {
 #[tokio::test]
 async fn tcp_syslog_is_written_again_until_a_replica_holds_it() {
     use tokio::io::AsyncWriteExt;
-    let primary = PrivateRedis::start().await;
-    let replica = PrivateRedis::start().await;
-    replica.replicate(&primary).await;
-    let redis = primary.test_redis().await;
-    let queue = redis.keys.ingest_queue.clone();
-    let app = start(config(
-        &redis,
-        &[
-            ("INGEST_ACK_REPLICAS", "1"),
-            ("INGEST_ACK_TIMEOUT_MS", "200"),
-        ],
-    ))
-    .await;
+    let Replicated {
+        primary,
+        replica,
+        queue,
+        app,
+    } = replicated(200).await;
     // No replica: the line reaches the primary but is not confirmed, so it is written
     // again and again (queued more than once, never lost) while the replica is away.
     drop(replica);

@@ -1,7 +1,7 @@
 //! `/dlq`: the dead-letter queues, over [`crate::service::dlq`].
 
 use super::{caller, reader};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::service::AppState;
 use crate::service::dlq;
 use crate::service::fields::Fields;
@@ -56,15 +56,7 @@ async fn replay(
     let caller = caller(&req, &state, Scope::Admin).await?;
     let name = dlq::queue(&path)?;
     let fields = Fields::new(body.into_inner(), &["count", "all"])?;
-    let count = match (fields.integer("count")?, fields.boolean("all")?) {
-        (Some(n), None | Some(false)) if n > 0 => Some(n as u64),
-        (None, Some(true)) => None,
-        _ => {
-            return Err(ApiError::bad(
-                "send {\"count\": N} with N ≥ 1, or {\"all\": true}",
-            ));
-        }
-    };
+    let count = dlq::replay_count(&fields)?;
     let report = dlq::replay(&state, &caller, name, count).await?;
     Ok(HttpResponse::Ok().json(json!({"replayed": report.replayed, "dead": report.dead})))
 }

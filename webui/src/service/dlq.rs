@@ -3,6 +3,7 @@
 
 use super::AppState;
 use super::Caller;
+use super::fields::Fields;
 use crate::error::ApiError;
 use serde::Serialize;
 use serde_json::Value;
@@ -72,6 +73,18 @@ pub async fn items(
         limit,
         items,
     })
+}
+
+/// How many items a replay asks for, from `count` (N ≥ 1) or `all` (`true`): `None` for
+/// all of them.
+pub fn replay_count(fields: &Fields) -> Result<Option<u64>, ApiError> {
+    match (fields.integer("count")?, fields.boolean("all")?) {
+        (Some(n), None | Some(false)) if n > 0 => Ok(Some(n as u64)),
+        (None, Some(true)) => Ok(None),
+        _ => Err(ApiError::bad(
+            "send {\"count\": N} with N ≥ 1, or {\"all\": true}",
+        )),
+    }
 }
 
 /// Replays the oldest `count` items (all of them with `None`).

@@ -6,6 +6,7 @@ use super::{Chrome, Notice, UiResult, field, ok, outcome, redirect_with};
 use crate::error::ApiError;
 use crate::service::AppState;
 use crate::service::dlq;
+use crate::service::fields::Fields;
 use actix_web::{HttpRequest, web};
 use askama::Template;
 use serde::Deserialize;
@@ -67,17 +68,23 @@ async fn show(state: web::Data<AppState>, viewer: Viewer, which: web::Query<Whic
     })
 }
 
-/// The count a replay form asks for: `None` for all.
-fn count(form: &std::collections::HashMap<String, String>) -> Result<Option<u64>, ApiError> {
+/// The replay form as the service reads a replay request: `all`, or `count` (a number
+/// where it parses, else the text, so that the service names what is wrong).
+fn replay_fields(form: &std::collections::HashMap<String, String>) -> Result<Fields, ApiError> {
+    let mut body = serde_json::Map::new();
     if form.contains_key("all") {
-        return Ok(None);
+        body.insert("all".into(), true.into());
+    } else {
+        let count = field(form, "count").trim();
+        body.insert(
+            "count".into(),
+            count
+                .parse::<i64>()
+                .map(serde_json::Value::from)
+                .unwrap_or_else(|_| count.into()),
+        );
     }
-    match field(form, "count").trim().parse::<u64>() {
-        Ok(n) if n > 0 => Ok(Some(n)),
-        _ => Err(ApiError::bad(
-            "send {\"count\": N} with N ≥ 1, or {\"all\": true}",
-        )),
-    }
+    Fields::new(body, &["count", "all"])
 }
 
 async fn replay(
@@ -88,8 +95,16 @@ async fn replay(
 ) -> UiResult {
     let caller = viewer.submitting(&req, &form)?;
     let queue = field(&form, "queue").to_owned();
-    let answer =
-        async { dlq::replay(&state, &caller, dlq::queue(&queue)?, count(&form)?).await }.await;
+    let answer = async {
+        dlq::replay(
+            &state,
+            &caller,
+            dlq::queue(&queue)?,
+            dlq::replay_count(&replay_fields(&form)?)?,
+        )
+        .await
+    }
+    .await;
     let notice = match outcome(answer)? {
         Ok(done) => format!(
             "Replayed {} from the {queue} DLQ ({} moved to the dead letters after too many tries).",
