@@ -25,8 +25,9 @@ use tokio_util::sync::CancellationToken;
 
 pub struct Alerter {
     config: AlerterConfig,
-    /// `ALERTER_CONCURRENCY` loops sharing one processing list: each item is acknowledged
-    /// on its own, so they never step on each other's batches.
+    /// `ALERTER_CONCURRENCY` loops (at least one per queue shard), each on one shard; the
+    /// loops of a shard share its processing list: each item is acknowledged on its own, so
+    /// they never step on each other's batches.
     workers: Vec<Worker>,
     connector: RedisConnector,
     upkeep: Upkeep,
@@ -78,14 +79,23 @@ impl Alerter {
             },
         );
         let hits = RuleHits::default();
-        let take_turn = Arc::default();
+        let shards = keys.shards();
+        // Every shard gets a loop of its own, so that none waits for another's turn.
+        let loops = config.concurrency.max(shards.len());
+        let take_turns: Vec<Arc<tokio::sync::Mutex<()>>> =
+            shards.iter().map(|_| Arc::default()).collect();
+        let queues: Vec<ReliableQueue> = shards
+            .iter()
+            .map(|shard| ReliableQueue::new(shard, WorkerRole::Alerter, &pod, "alerter"))
+            .collect();
         let in_flight = InFlight::default();
-        let mut workers = Vec::with_capacity(config.concurrency);
-        for _ in 0..config.concurrency {
+        let mut workers = Vec::with_capacity(loops);
+        for n in 0..loops {
+            let shard = n % shards.len();
             workers.push(Worker {
-                queue: ReliableQueue::new(&keys, WorkerRole::Alerter, &pod, "alerter"),
+                queue: queues[shard].clone(),
                 in_flight: in_flight.clone(),
-                keys: keys.clone(),
+                keys: shards[shard].clone(),
                 redis: redis.clone(),
                 // Each loop blocks in BLMOVE on a connection of its own.
                 blocking: connector.blocking(config.pop_timeout).await?,
@@ -96,11 +106,11 @@ impl Alerter {
                 metrics: metrics.clone(),
                 pressure: pressure.clone(),
                 hits: hits.clone(),
-                take_turn: Arc::clone(&take_turn),
+                take_turn: Arc::clone(&take_turns[shard]),
             });
         }
         let upkeep = Upkeep {
-            queue: workers[0].queue.clone(),
+            queues,
             in_flight,
             heartbeat: Heartbeat::new(
                 &keys,
@@ -109,7 +119,10 @@ impl Alerter {
                 config.heartbeat_interval,
                 config.janitor_timeout,
             ),
-            janitor: Janitor::new(&keys, WorkerRole::Alerter, &pod),
+            janitors: shards
+                .iter()
+                .map(|shard| Janitor::new(shard, WorkerRole::Alerter, &pod))
+                .collect(),
             interval: config.heartbeat_interval,
             dynamic,
             settings: DYNAMIC_SETTINGS,
@@ -157,7 +170,7 @@ impl Alerter {
         } = self;
         let worker = &workers[0];
         let redis = worker.redis.clone();
-        let mut running = upkeep.start(redis.clone()).await?;
+        let mut running = upkeep.start(redis.clone(), &shutdown).await?;
         tracing::info!(worker_id = %config.identity.pod_name, rules = worker.cache.current().rules.len(), "alerter running");
 
         let background = running.stop_token();
@@ -199,13 +212,20 @@ impl Alerter {
             retention,
             background.clone(),
         ));
-        running.spawn(worker.pressure.clone().run(
-            redis.clone(),
-            worker.keys.alert_queue.clone(),
-            worker.queue.dlq().to_owned(),
-            worker.metrics.clone(),
-            background.clone(),
-        ));
+        running.spawn(
+            worker.pressure.clone().run(
+                redis.clone(),
+                worker
+                    .keys
+                    .shards()
+                    .into_iter()
+                    .map(|shard| shard.alert_queue)
+                    .collect(),
+                worker.queue.dlq().to_owned(),
+                worker.metrics.clone(),
+                background.clone(),
+            ),
+        );
         running.spawn(worker.hits.clone().run(
             redis.clone(),
             worker.keys.clone(),

@@ -5,7 +5,7 @@
 //! loses at most a second of counts; a clean shutdown writes the rest.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use redis::aio::ConnectionManager;
+use shared::redis::RedisConn;
 use shared::redis::keys::RedisKeys;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -33,7 +33,7 @@ impl RuleHits {
     }
 
     /// Writes what has piled up in one pipeline; on failure keeps it for the next try.
-    pub async fn flush(&self, redis: &mut ConnectionManager, keys: &RedisKeys) {
+    pub async fn flush(&self, redis: &mut RedisConn, keys: &RedisKeys) {
         let taken = std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()));
         if taken.is_empty() {
             return;
@@ -60,7 +60,7 @@ impl RuleHits {
     }
 
     /// Flushes every [`FLUSH_INTERVAL`] until `stop`, then once more.
-    pub async fn run(self, mut redis: ConnectionManager, keys: RedisKeys, stop: CancellationToken) {
+    pub async fn run(self, mut redis: RedisConn, keys: RedisKeys, stop: CancellationToken) {
         let mut tick = tokio::time::interval(FLUSH_INTERVAL);
         loop {
             tokio::select! {

@@ -8,8 +8,9 @@
 //! before it takes. A loop already waiting in `BLMOVE` may take one more batch.
 
 use crate::metrics::AlerterMetrics;
-use redis::aio::ConnectionManager;
 use shared::dynamic_config::{DynamicConfig, DynamicSetting};
+use shared::queue::total_length;
+use shared::redis::RedisConn;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -66,11 +67,12 @@ impl Pressure {
         })
     }
 
-    /// Samples the alert queue and `dlq` until `stop`, mirroring them into the gauges.
+    /// Samples the alert queue (the sum of its shards, `alert_queues`) and `dlq` until
+    /// `stop`, mirroring them into the gauges.
     pub async fn run(
         self,
-        mut redis: ConnectionManager,
-        alert_queue: String,
+        mut redis: RedisConn,
+        alert_queues: Vec<String>,
         dlq: String,
         metrics: AlerterMetrics,
         stop: CancellationToken,
@@ -83,11 +85,12 @@ impl Pressure {
                 _ = stop.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            let sampled: redis::RedisResult<(u64, u64)> = redis::pipe()
-                .llen(&alert_queue)
-                .llen(&dlq)
-                .query_async(&mut redis)
-                .await;
+            let sampled = async {
+                let alerts = total_length(&mut redis, &alert_queues).await?;
+                let dead: u64 = redis::cmd("LLEN").arg(&dlq).query_async(&mut redis).await?;
+                redis::RedisResult::Ok((alerts, dead))
+            }
+            .await;
             let (alerts, dead) = match sampled {
                 Ok(depths) => depths,
                 Err(error) => {
@@ -107,7 +110,7 @@ impl Pressure {
             );
             if alerts > warn_at && last_warning.is_none_or(|t| t.elapsed() >= WARNING_INTERVAL) {
                 last_warning = Some(Instant::now());
-                tracing::warn!(queue = %alert_queue, depth = alerts, threshold = warn_at, "alert queue is backing up");
+                tracing::warn!(queue = %alert_queues[0], depth = alerts, threshold = warn_at, "alert queue is backing up");
             }
         }
     }

@@ -4,16 +4,16 @@
 //! times are retired to `mutt:dlq:dead`. Unlike v2.5 it never posts test events to Moog.
 
 use crate::metrics::AlerterMetrics;
-use redis::aio::ConnectionManager;
 use shared::config::RemediationConfig;
 use shared::queue::dead_letter::{Dlq, DlqName};
+use shared::redis::RedisConn;
 use shared::redis::keys::RedisKeys;
 use shared::store::Pool;
 use tokio_util::sync::CancellationToken;
 
 pub async fn run(
     config: RemediationConfig,
-    mut redis: ConnectionManager,
+    mut redis: RedisConn,
     pool: Pool,
     keys: RedisKeys,
     metrics: AlerterMetrics,

@@ -18,11 +18,11 @@ use crate::metrics::AlerterMetrics;
 use crate::pressure::Pressure;
 use crate::unhandled;
 use chrono::Utc;
-use redis::aio::ConnectionManager;
 use shared::dynamic_config::{DynamicConfig, DynamicSetting};
 use shared::event::Alert;
 use shared::process::retry::{Backoff, pause, until_ok};
 use shared::queue::{Failure, InFlight, Item, ReliableQueue, push_batch};
+use shared::redis::RedisConn;
 use shared::redis::keys::RedisKeys;
 use shared::store::Pool;
 use shared::store::audit::{AuditError, AuditRow, insert_batch};
@@ -59,8 +59,8 @@ pub struct Worker {
     /// What the loops of this alerter hold of their shared processing list.
     pub in_flight: InFlight,
     pub keys: RedisKeys,
-    pub redis: ConnectionManager,
-    pub blocking: ConnectionManager,
+    pub redis: RedisConn,
+    pub blocking: RedisConn,
     pub pool: Pool,
     pub cache: Arc<RoutingCache>,
     pub dynamic: DynamicConfig,

@@ -34,7 +34,7 @@ pub struct Ingestor {
     writer: Writer,
     writer_task: tokio::task::JoinHandle<()>,
     queue: Arc<QueueDepth>,
-    redis: redis::aio::ConnectionManager,
+    redis: shared::redis::RedisConn,
     connector: RedisConnector,
     syslog: SyslogContext,
     metrics: IngestMetrics,

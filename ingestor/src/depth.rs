@@ -1,10 +1,12 @@
-//! Queue depth, sampled: one `LLEN` (and, with dynamic config, one `GET` of
-//! `max_ingest_queue_size`) every few hundred milliseconds, instead of an `LLEN` per
+//! Queue depth, sampled: one `LLEN` per queue shard, in one pipeline (and, with dynamic
+//! config, one `GET` of `max_ingest_queue_size`) every few hundred milliseconds, instead of an `LLEN` per
 //! request as in v2.5. Requests compare against the last sample, so the cap is soft by at
-//! most one sampling interval of traffic.
+//! most one sampling interval of traffic. With shards, the cap applies to their sum: it
+//! bounds what the site holds, whichever shard holds it.
 
-use redis::aio::ConnectionManager;
 use shared::dynamic_config::DynamicSetting;
+use shared::queue::total_length;
+use shared::redis::RedisConn;
 use shared::redis::keys::RedisKeys;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -44,16 +46,21 @@ impl QueueDepth {
     /// Takes one sample. `dynamic` honours `mutt:config:max_ingest_queue_size`.
     pub async fn sample(
         &self,
-        conn: &mut ConnectionManager,
+        conn: &mut RedisConn,
         keys: &RedisKeys,
         static_cap: u64,
         dynamic: bool,
     ) -> redis::RedisResult<()> {
-        let mut pipe = redis::pipe();
-        pipe.cmd("LLEN").arg(&keys.ingest_queue);
-        pipe.cmd("GET")
-            .arg(keys.config(DynamicSetting::MaxIngestQueueSize.key()));
-        let (depth, dynamic_cap): (u64, Option<String>) = pipe.query_async(conn).await?;
+        let queues: Vec<String> = keys.shards().into_iter().map(|k| k.ingest_queue).collect();
+        let depth = total_length(conn, &queues).await?;
+        let dynamic_cap: Option<String> = if dynamic {
+            redis::cmd("GET")
+                .arg(keys.config(DynamicSetting::MaxIngestQueueSize.key()))
+                .query_async(conn)
+                .await?
+        } else {
+            None
+        };
         let cap = if dynamic {
             // As in v2.5, a value that is not a number falls back to the static cap.
             dynamic_cap
@@ -70,7 +77,7 @@ impl QueueDepth {
     /// Samples every [`SAMPLE_INTERVAL`] until `shutdown`, mirroring the depth into `gauge`.
     pub async fn run(
         &self,
-        mut conn: ConnectionManager,
+        mut conn: RedisConn,
         keys: RedisKeys,
         static_cap: u64,
         dynamic: bool,

@@ -11,11 +11,11 @@ use crate::metrics::IngestMetrics;
 use crate::writer::{WriteError, Writer};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use redis::aio::ConnectionManager;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use shared::config::IngestLimits;
 use shared::rate_limit::{Admission, SlidingWindowLimiter};
+use shared::redis::RedisConn;
 use shared::redis::api_key_mirror::KeyCache;
 use shared::redis::keys::RedisKeys;
 use shared::store::api_keys::Scope;
@@ -29,12 +29,12 @@ const QUEUE_FULL_RETRY_AFTER_SECS: u64 = 5;
 pub struct IngestState {
     pub writer: Writer,
     pub queue: Arc<QueueDepth>,
-    pub limiter: Option<(SlidingWindowLimiter, ConnectionManager)>,
+    pub limiter: Option<(SlidingWindowLimiter, RedisConn)>,
     /// `INGEST_API_KEY`, when set.
     pub api_key: Option<SecretString>,
     /// Named keys (`webui create-key … --scopes ingest`), read from Redis.
     pub named_keys: KeyCache,
-    pub redis: ConnectionManager,
+    pub redis: RedisConn,
     pub keys: RedisKeys,
     pub required_fields: Vec<String>,
     pub limits: IngestLimits,

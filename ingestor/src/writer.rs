@@ -14,6 +14,10 @@
 //! events are in the primary but not known to survive its loss, so the sender is told to
 //! retry, which may queue them twice but never loses them.
 //!
+//! With `QUEUE_SHARDS` > 1, each coalesced write goes to the next shard's queue in turn:
+//! shards fill evenly at any rate, and a write still costs one `LPUSH` (and one `WAIT`,
+//! sent to the same node).
+//!
 //! v2.5's dashboard counters `mutt:metrics:{1m,1h,24h}:<bucket>` are added up here per
 //! bucket (the bucket of the moment the write succeeded) and written once a second, one
 //! `INCRBY` and one `EXPIRE … NX` per bucket, instead of six commands around every write:
@@ -21,7 +25,7 @@
 //! They lag by at most a second; a crash loses at most a second of counts, never events.
 
 use crate::metrics::IngestMetrics;
-use redis::aio::ConnectionManager;
+use shared::redis::RedisConn;
 use shared::redis::keys::RedisKeys;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -72,7 +76,7 @@ impl Writer {
     /// Starts the writer task on the current runtime. It ends once every handle is dropped
     /// and the writes in flight are answered.
     pub fn spawn(
-        conn: ConnectionManager,
+        conn: RedisConn,
         keys: RedisKeys,
         replication: Replication,
         metrics: IngestMetrics,
@@ -109,7 +113,7 @@ impl Counters {
     }
 
     /// Writes what has piled up; keeps it for the next try when Redis refuses.
-    async fn flush(&self, conn: &mut ConnectionManager) {
+    async fn flush(&self, conn: &mut RedisConn) {
         let taken = std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()));
         if taken.is_empty() {
             return;
@@ -131,13 +135,20 @@ impl Counters {
 
 async fn run(
     mut rx: mpsc::Receiver<Job>,
-    conn: ConnectionManager,
+    conn: RedisConn,
     keys: Arc<RedisKeys>,
     replication: Replication,
     metrics: IngestMetrics,
 ) {
     let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     let counters = Counters::default();
+    // Each coalesced write goes to the next queue shard in turn.
+    let queues: Vec<Arc<str>> = keys
+        .shards()
+        .iter()
+        .map(|k| k.ingest_queue.as_str().into())
+        .collect();
+    let mut next_shard = 0usize;
     let mut flush = tokio::time::interval(COUNTER_FLUSH_INTERVAL);
     flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -166,6 +177,8 @@ async fn run(
                 Err(_) => break,
             }
         }
+        let queue = queues[next_shard % queues.len()].clone();
+        next_shard = next_shard.wrapping_add(1);
         let (mut conn, keys, metrics, counters) = (
             conn.clone(),
             keys.clone(),
@@ -174,7 +187,7 @@ async fn run(
         );
         tokio::spawn(async move {
             metrics.write_batch_events.observe(count as f64);
-            let result = write(&mut conn, &keys, replication, &jobs).await;
+            let result = write(&mut conn, &queue, replication, &jobs).await;
             if let Err(WriteError::NotReplicated { .. }) = &result {
                 metrics.replication_timeouts.inc();
             }
@@ -193,14 +206,15 @@ async fn run(
     counters.flush(&mut conn.clone()).await;
 }
 
+/// `LPUSH`es every job's events onto `queue` (and `WAIT`s for replicas) in one round trip.
 async fn write(
-    conn: &mut ConnectionManager,
-    keys: &RedisKeys,
+    conn: &mut RedisConn,
+    queue: &str,
     replication: Replication,
     jobs: &[Job],
 ) -> Result<(), WriteError> {
     let mut pipe = redis::pipe();
-    let push = pipe.cmd("LPUSH").arg(&keys.ingest_queue);
+    let push = pipe.cmd("LPUSH").arg(queue);
     for payload in jobs.iter().flat_map(|j| &j.payloads) {
         push.arg(payload.as_bytes());
     }

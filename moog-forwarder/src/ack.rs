@@ -11,9 +11,9 @@
 use crate::REDIS_RETRY;
 use crate::breaker::CircuitBreaker;
 use crate::metrics::ForwarderMetrics;
-use redis::aio::ConnectionManager;
 use shared::process::retry::{Backoff, until_ok};
 use shared::queue::{InFlight, ReliableQueue};
+use shared::redis::RedisConn;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -42,7 +42,7 @@ pub fn channel() -> (Acks, mpsc::UnboundedReceiver<Vec<u8>>) {
 pub struct Acker {
     pub queue: ReliableQueue,
     pub in_flight: InFlight,
-    pub redis: ConnectionManager,
+    pub redis: RedisConn,
     pub breaker: Option<CircuitBreaker>,
     pub metrics: ForwarderMetrics,
 }

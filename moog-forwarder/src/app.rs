@@ -17,8 +17,9 @@ use shared::dynamic_config::{DynamicConfig, DynamicSetting};
 use shared::process::admin::AdminServer;
 use shared::process::retry::pause;
 use shared::process::upkeep::Upkeep;
-use shared::queue::{Heartbeat, InFlight, Janitor, ReliableQueue};
+use shared::queue::{Heartbeat, InFlight, Janitor, ReliableQueue, total_length};
 use shared::rate_limit::MoogLimiter;
+use shared::redis::RedisConn;
 use shared::redis::connection::RedisConnector;
 use shared::redis::keys::WorkerRole;
 use std::collections::VecDeque;
@@ -41,19 +42,28 @@ const GAUGE_INTERVAL: Duration = Duration::from_secs(2);
 
 pub struct Forwarder {
     config: ForwarderConfig,
-    gate: Gate,
-    courier: Arc<Courier>,
-    acker: Acker,
-    blocking: redis::aio::ConnectionManager,
+    gate: Arc<Gate>,
+    /// One per queue shard.
+    lanes: Vec<Lane>,
     connector: RedisConnector,
     upkeep: Upkeep,
+}
+
+/// What takes and delivers the alerts of one queue shard: its own blocking connection,
+/// courier (the shard's processing list and retry set) and acker. Lanes share the gate and
+/// the delivery slots, so the rate limit and `MOOG_MAX_IN_FLIGHT` hold for the forwarder
+/// as a whole, and each lane waits its turn for slots (tokio's semaphore is fair), so no
+/// shard starves.
+struct Lane {
+    courier: Arc<Courier>,
+    acker: Acker,
+    blocking: RedisConn,
 }
 
 impl Forwarder {
     pub async fn build(config: ForwarderConfig, registry: &Registry) -> anyhow::Result<Self> {
         let connector = RedisConnector::connect(&config.redis).await?;
         let redis = connector.shared().await?;
-        let blocking = connector.blocking(config.pop_timeout).await?;
         let metrics = ForwarderMetrics::new(registry);
         shared::tls::install_crypto_provider();
         let client = reqwest::Client::builder()
@@ -77,9 +87,8 @@ impl Forwarder {
             .refresh(&mut redis.clone(), &keys, DYNAMIC_SETTINGS)
             .await
             .context("reading dynamic config")?;
-        let queue = ReliableQueue::new(&keys, WorkerRole::Moog, &pod, "moog-forwarder");
         let in_flight = InFlight::default();
-        let gate = Gate {
+        let gate = Arc::new(Gate {
             redis: redis.clone(),
             breaker: breaker.clone(),
             limiter: MoogLimiter::new(config.rate_limiter, &keys.moog_rate_limit),
@@ -87,34 +96,46 @@ impl Forwarder {
             rate_limit: config.rate_limit,
             rate_period: config.rate_period,
             metrics: metrics.clone(),
-        };
-        let courier = Arc::new(Courier {
-            endpoint: Endpoint {
-                client,
-                // Parsed once: reqwest would otherwise parse (and IDNA-map) it per request.
-                url: reqwest::Url::parse(&config.webhook_url).context("MOOG_WEBHOOK_URL")?,
-                api_key: config.moog_api_key.clone(),
-                signature_template: config.signature_template.clone(),
-            },
-            policy: RetryPolicy {
-                max_retries: config.max_retries,
-                base: config.retry_base_delay,
-                max: config.retry_max_delay,
-            },
-            queue: queue.clone(),
-            in_flight: in_flight.clone(),
-            keys: keys.clone(),
-            redis: redis.clone(),
-            breaker: breaker.clone(),
-            metrics: metrics.clone(),
         });
-        let acker = Acker {
-            queue: queue.clone(),
-            in_flight: in_flight.clone(),
-            redis: redis.clone(),
-            breaker,
-            metrics,
+        let endpoint = Endpoint {
+            client,
+            // Parsed once: reqwest would otherwise parse (and IDNA-map) it per request.
+            url: reqwest::Url::parse(&config.webhook_url).context("MOOG_WEBHOOK_URL")?,
+            api_key: config.moog_api_key.clone(),
+            signature_template: config.signature_template.clone(),
         };
+        let shards = keys.shards();
+        let mut lanes = Vec::with_capacity(shards.len());
+        for shard in &shards {
+            let queue = ReliableQueue::new(shard, WorkerRole::Moog, &pod, "moog-forwarder");
+            let courier = Arc::new(Courier {
+                endpoint: endpoint.clone(),
+                policy: RetryPolicy {
+                    max_retries: config.max_retries,
+                    base: config.retry_base_delay,
+                    max: config.retry_max_delay,
+                },
+                queue: queue.clone(),
+                in_flight: in_flight.clone(),
+                keys: shard.clone(),
+                redis: redis.clone(),
+                breaker: breaker.clone(),
+                metrics: metrics.clone(),
+            });
+            let acker = Acker {
+                queue,
+                in_flight: in_flight.clone(),
+                redis: redis.clone(),
+                breaker: breaker.clone(),
+                metrics: metrics.clone(),
+            };
+            let blocking = connector.blocking(config.pop_timeout).await?;
+            lanes.push(Lane {
+                courier,
+                acker,
+                blocking,
+            });
+        }
         // Readiness asks Redis only; it never posts to the webhook (v2.5's remediation did).
         let ready = shared::process::admin::redis_and_db_ready(redis, None);
         let addrs = [
@@ -124,7 +145,7 @@ impl Forwarder {
         let admin = AdminServer::bind(&addrs, "mutt-moog-forwarder", registry.clone(), ready)
             .context("binding the admin listener")?;
         let upkeep = Upkeep {
-            queue,
+            queues: lanes.iter().map(|l| l.courier.queue.clone()).collect(),
             in_flight,
             heartbeat: Heartbeat::new(
                 &keys,
@@ -133,7 +154,10 @@ impl Forwarder {
                 config.heartbeat_interval,
                 config.janitor_timeout,
             ),
-            janitor: Janitor::new(&keys, WorkerRole::Moog, &pod),
+            janitors: shards
+                .iter()
+                .map(|shard| Janitor::new(shard, WorkerRole::Moog, &pod))
+                .collect(),
             interval: config.heartbeat_interval,
             dynamic,
             settings: DYNAMIC_SETTINGS,
@@ -143,9 +167,7 @@ impl Forwarder {
         Ok(Self {
             config,
             gate,
-            courier,
-            acker,
-            blocking,
+            lanes,
             connector,
             upkeep,
         })
@@ -171,36 +193,91 @@ impl Forwarder {
         let Self {
             config,
             gate,
-            courier,
-            acker,
-            mut blocking,
+            lanes,
             connector: _,
             upkeep,
         } = self;
-        let mut running = upkeep.start(courier.redis.clone()).await?;
-        tracing::info!(worker_id = %config.identity.pod_name, webhook = %config.webhook_url, "moog forwarder running");
-        running.spawn(promote_retries(
-            courier.redis.clone(),
-            courier.keys.clone(),
-            running.stop_token(),
-        ));
-        running.spawn(sample_gauges(courier.clone(), running.stop_token()));
+        let redis = lanes[0].courier.redis.clone();
+        let mut running = upkeep.start(redis.clone(), &shutdown).await?;
+        tracing::info!(worker_id = %config.identity.pod_name, webhook = %config.webhook_url, shards = lanes.len(), "moog forwarder running");
+        for lane in &lanes {
+            running.spawn(promote_retries(
+                redis.clone(),
+                lane.courier.keys.clone(),
+                running.stop_token(),
+            ));
+        }
+        let couriers = lanes.iter().map(|l| l.courier.clone()).collect();
+        running.spawn(sample_gauges(couriers, running.stop_token()));
 
+        let slots = Arc::new(Semaphore::new(config.max_in_flight));
+        let mut lane_tasks = tokio::task::JoinSet::new();
+        for lane in lanes {
+            let settings = LaneSettings {
+                max_in_flight: config.max_in_flight,
+                pop_timeout: config.pop_timeout,
+            };
+            lane_tasks.spawn(lane.run(gate.clone(), slots.clone(), settings, shutdown.clone()));
+        }
+        while let Some(done) = lane_tasks.join_next().await {
+            done.context("a delivery lane")??;
+        }
+        running.finish().await
+    }
+}
+
+#[derive(Clone, Copy)]
+struct LaneSettings {
+    max_in_flight: usize,
+    pop_timeout: Duration,
+}
+
+impl Lane {
+    /// Takes alerts while delivery slots are free and delivers them, until `shutdown`;
+    /// then lets the deliveries finish and acks what they delivered.
+    async fn run(
+        self,
+        gate: Arc<Gate>,
+        slots: Arc<Semaphore>,
+        settings: LaneSettings,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
+        let Self {
+            courier,
+            acker,
+            mut blocking,
+        } = self;
         let (acks, delivered) = ack::channel();
         let deliveries_done = CancellationToken::new();
         let acker = tokio::spawn(acker.run(delivered, deliveries_done.clone()));
-        let slots = Arc::new(Semaphore::new(config.max_in_flight));
         let mut deliveries = tokio::task::JoinSet::new();
         loop {
-            // Take only as many alerts as there are free delivery slots: the rest wait in
-            // the queue, where any forwarder can take them.
+            // Wait for one alert holding one delivery slot (so that a lane waiting on an
+            // idle shard keeps no slots from the others), then take as many more as there
+            // are free slots: the rest wait in the queue, where any forwarder can take them.
             let mut slot = tokio::select! {
                 _ = shutdown.cancelled() => break,
                 permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
             };
+            let first = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                taken = courier.queue.take_batch(&mut blocking, 1, settings.pop_timeout) => taken,
+            };
+            let mut items = match first {
+                Ok(items) if items.is_empty() => continue,
+                Ok(items) => items,
+                Err(error) => {
+                    tracing::warn!(error = %error, queue = %courier.queue.source(), "cannot take from the alert queue, retrying");
+                    drop(slot);
+                    if !pause(Duration::from_secs(1), &shutdown).await {
+                        break;
+                    }
+                    continue;
+                }
+            };
             // Under load slots free up one at a time; wait a moment for a quarter of them,
             // so that one take, one clearance and one ack serve many alerts.
-            let gather = (config.max_in_flight / 4).saturating_sub(1) as u32;
+            let gather = (settings.max_in_flight / 4).saturating_sub(1) as u32;
             if gather > 0 && slots.available_permits() < gather as usize {
                 let more = slots.clone().acquire_many_owned(gather);
                 if let Ok(Ok(more)) = tokio::time::timeout(GATHER_WAIT, more).await {
@@ -211,20 +288,15 @@ impl Forwarder {
             if let Ok(more) = slots.clone().try_acquire_many_owned(free) {
                 slot.merge(more);
             }
-            let taken = tokio::select! {
-                _ = shutdown.cancelled() => break,
-                taken = courier.queue.take_batch(&mut blocking, slot.num_permits(), config.pop_timeout) => taken,
-            };
-            let items = match taken {
-                Ok(items) => items,
+            // A failure here leaves the first alert to be delivered alone: the rest stay
+            // in the queue.
+            let wanted = slot.num_permits() - items.len();
+            match courier.queue.take_waiting(&mut blocking, wanted).await {
+                Ok(more) => items.extend(more),
                 Err(error) => {
-                    tracing::warn!(error = %error, "cannot take from the alert queue, retrying");
-                    if !pause(Duration::from_secs(1), &shutdown).await {
-                        break;
-                    }
-                    continue;
+                    tracing::warn!(error = %error, queue = %courier.queue.source(), "cannot take more from the alert queue")
                 }
-            };
+            }
             courier.in_flight.hold(&items);
             // One slot per alert taken; the rest go back when `slot` is dropped.
             let mut pending: VecDeque<_> = items
@@ -251,13 +323,12 @@ impl Forwarder {
 
         while deliveries.join_next().await.is_some() {}
         deliveries_done.cancel();
-        acker.await.context("acknowledging task")?;
-        running.finish().await
+        acker.await.context("acknowledging task")
     }
 }
 
 async fn promote_retries(
-    mut redis: redis::aio::ConnectionManager,
+    mut redis: shared::redis::RedisConn,
     keys: shared::redis::keys::RedisKeys,
     stop: CancellationToken,
 ) {
@@ -273,7 +344,12 @@ async fn promote_retries(
     }
 }
 
-async fn sample_gauges(courier: Arc<Courier>, stop: CancellationToken) {
+async fn sample_gauges(couriers: Vec<Arc<Courier>>, stop: CancellationToken) {
+    let courier = couriers[0].clone();
+    let processing_lists: Vec<String> = couriers
+        .iter()
+        .map(|c| c.queue.processing_list().to_owned())
+        .collect();
     let mut redis = courier.redis.clone();
     let mut tick = tokio::time::interval(GAUGE_INTERVAL);
     loop {
@@ -281,14 +357,18 @@ async fn sample_gauges(courier: Arc<Courier>, stop: CancellationToken) {
             _ = stop.cancelled() => return,
             _ = tick.tick() => {}
         }
-        let depths: redis::RedisResult<(i64, i64)> = redis::pipe()
-            .llen(courier.queue.dlq())
-            .llen(courier.queue.processing_list())
-            .query_async(&mut redis)
-            .await;
+        let depths = async {
+            let dlq: u64 = redis::cmd("LLEN")
+                .arg(courier.queue.dlq())
+                .query_async(&mut redis)
+                .await?;
+            let processing = total_length(&mut redis, &processing_lists).await?;
+            redis::RedisResult::Ok((dlq, processing))
+        }
+        .await;
         if let Ok((dlq, processing)) = depths {
-            courier.metrics.dlq_depth.set(dlq);
-            courier.metrics.processing_list_depth.set(processing);
+            courier.metrics.dlq_depth.set(dlq as i64);
+            courier.metrics.processing_list_depth.set(processing as i64);
         }
         if let Some(breaker) = &courier.breaker
             && let Ok((state, failures)) = breaker.snapshot(&mut redis).await

@@ -11,11 +11,11 @@ use crate::metrics::ForwarderMetrics;
 use crate::outcome::{self, RetryPolicy, Step};
 use crate::retry;
 use crate::webhook::{self, AlertView, Delivery};
-use redis::aio::ConnectionManager;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use shared::process::retry::{Backoff, until_ok};
 use shared::queue::{Failure, InFlight, ReliableQueue};
+use shared::redis::RedisConn;
 use shared::redis::keys::RedisKeys;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -24,6 +24,7 @@ const BODY_EXCERPT_BYTES: usize = 500;
 const SETTLE: Backoff = Backoff::constant(REDIS_RETRY);
 
 /// Where alerts are posted.
+#[derive(Clone)]
 pub struct Endpoint {
     pub client: reqwest::Client,
     pub url: reqwest::Url,
@@ -31,7 +32,8 @@ pub struct Endpoint {
     pub signature_template: String,
 }
 
-/// Everything a delivery needs; shared by all of them.
+/// Everything a delivery needs; shared by the deliveries of one queue shard (its queue,
+/// keys and retry set are the shard's).
 pub struct Courier {
     pub endpoint: Endpoint,
     pub policy: RetryPolicy,
@@ -39,7 +41,7 @@ pub struct Courier {
     /// What this forwarder holds of its processing list (see `shared::queue::InFlight`).
     pub in_flight: InFlight,
     pub keys: RedisKeys,
-    pub redis: ConnectionManager,
+    pub redis: RedisConn,
     pub breaker: Option<CircuitBreaker>,
     pub metrics: ForwarderMetrics,
 }

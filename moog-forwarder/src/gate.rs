@@ -4,10 +4,10 @@
 use crate::REDIS_RETRY;
 use crate::breaker::{BreakerState, CircuitBreaker};
 use crate::metrics::ForwarderMetrics;
-use redis::aio::ConnectionManager;
 use shared::dynamic_config::{DynamicConfig, DynamicSetting};
 use shared::process::retry::pause;
 use shared::rate_limit::{MoogLimiter, Tokens};
+use shared::redis::RedisConn;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 const BREAKER_POLL: Duration = Duration::from_millis(250);
 
 pub struct Gate {
-    pub redis: ConnectionManager,
+    pub redis: RedisConn,
     pub breaker: Option<CircuitBreaker>,
     pub limiter: MoogLimiter,
     /// `MOOG_RATE_LIMIT` per `MOOG_RATE_PERIOD`, unless dynamic settings say otherwise.

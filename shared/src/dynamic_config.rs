@@ -8,8 +8,8 @@
 //! within a second (v2.5: 5 s cache plus Pub/Sub invalidation). Values that do not parse
 //! fall back to the static default, as in v2.5.
 
+use crate::redis::RedisConn;
 use crate::redis::keys::RedisKeys;
-use redis::aio::ConnectionManager;
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::{Arc, RwLock};
@@ -81,7 +81,7 @@ impl DynamicConfig {
     /// Reads `settings` now.
     pub async fn refresh(
         &self,
-        conn: &mut ConnectionManager,
+        conn: &mut RedisConn,
         redis_keys: &RedisKeys,
         settings: &[DynamicSetting],
     ) -> redis::RedisResult<()> {
@@ -105,7 +105,7 @@ impl DynamicConfig {
     /// Refreshes every [`REFRESH_INTERVAL`] until `shutdown`.
     pub async fn run(
         self,
-        mut conn: ConnectionManager,
+        mut conn: RedisConn,
         redis_keys: RedisKeys,
         settings: &'static [DynamicSetting],
         shutdown: CancellationToken,

@@ -95,6 +95,7 @@ async fn a_v25_site_is_swapped_service_by_service_under_load_and_one_step_rolled
         redis,
         db,
         false,
+        &[],
         &[
             ("MOOG_RATE_LIMIT", &limit),
             ("MOOG_RATE_PERIOD", &period),

@@ -14,22 +14,7 @@ impl SentinelConfig {
         let Some(list) = env.opt_string("REDIS_SENTINEL_HOSTS") else {
             return Ok(None);
         };
-        let hosts = list
-            .split(',')
-            .map(str::trim)
-            .filter(|h| !h.is_empty())
-            .map(|h| {
-                let (host, port) = h.rsplit_once(':').unwrap_or((h, "26379"));
-                let port = port.parse::<u16>().map_err(|_| {
-                    ConfigError::new(
-                        "REDIS_SENTINEL_HOSTS",
-                        list.as_str(),
-                        "expected host:port,host:port",
-                    )
-                })?;
-                Ok((host.trim_matches(['[', ']']).to_owned(), port))
-            })
-            .collect::<Result<Vec<_>, ConfigError>>()?;
+        let hosts = host_list("REDIS_SENTINEL_HOSTS", &list, 26379)?;
         if hosts.is_empty() {
             return Err(ConfigError::new(
                 "REDIS_SENTINEL_HOSTS",
@@ -45,9 +30,39 @@ impl SentinelConfig {
     }
 }
 
+/// `host:port,host:port` (a missing port is `default_port`; IPv6 hosts in brackets).
+fn host_list(var: &str, list: &str, default_port: u16) -> Result<Vec<(String, u16)>, ConfigError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .map(|h| {
+            let port = default_port.to_string();
+            let (host, port) = h.rsplit_once(':').unwrap_or((h, &port));
+            let port = port
+                .parse::<u16>()
+                .map_err(|_| ConfigError::new(var, list, "expected host:port,host:port"))?;
+            Ok((host.trim_matches(['[', ']']).to_owned(), port))
+        })
+        .collect()
+}
+
 impl RedisConfig {
     /// `REDIS_*`, plus the key names. `default_max_connections` is 20, or 10 for the web UI.
     pub fn from_env(env: &Env, default_max_connections: usize) -> Result<Self, ConfigError> {
+        let cluster_nodes = match env.opt_string("REDIS_CLUSTER_NODES") {
+            Some(list) => host_list("REDIS_CLUSTER_NODES", &list, 6379)?,
+            None => Vec::new(),
+        };
+        let cluster = !cluster_nodes.is_empty();
+        let sentinel = SentinelConfig::from_env(env)?;
+        if cluster && sentinel.is_some() {
+            return Err(ConfigError::new(
+                "REDIS_CLUSTER_NODES",
+                "set",
+                "a Redis Cluster fails over by itself: set REDIS_CLUSTER_NODES or REDIS_SENTINEL_HOSTS, not both",
+            ));
+        }
+        let shards = env.int_at_least("QUEUE_SHARDS", 1, 1)?;
         Ok(Self {
             host: env.string("REDIS_HOST", "localhost"),
             port: env.port("REDIS_PORT", 6379)?,
@@ -62,8 +77,9 @@ impl RedisConfig {
             username: env.opt_string("REDIS_USER"),
             password: env.secret_any(&["REDIS_PASS", "REDIS_PASS_CURRENT", "REDIS_PASSWORD"])?,
             password_next: env.secret("REDIS_PASS_NEXT")?,
-            sentinel: SentinelConfig::from_env(env)?,
-            keys: keys_from_env(env),
+            sentinel,
+            cluster_nodes,
+            keys: keys_from_env(env).laid_out(shards, cluster),
         })
     }
 }

@@ -130,7 +130,7 @@ async fn metrics(state: web::Data<AdminState>) -> HttpResponse {
 
 /// A readiness check that PINGs Redis (and, given a pool, runs `SELECT 1`).
 pub fn redis_and_db_ready(
-    redis: redis::aio::ConnectionManager,
+    redis: crate::redis::RedisConn,
     pool: Option<deadpool_postgres::Pool>,
 ) -> ReadyCheck {
     Arc::new(move || {

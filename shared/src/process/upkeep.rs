@@ -11,12 +11,13 @@
 
 use crate::dynamic_config::{DynamicConfig, DynamicSetting};
 use crate::process::admin::AdminServer;
+use crate::process::retry::{Backoff, until_ok};
 use crate::queue::{
     Heartbeat, InFlight, Janitor, Presence, ReliableQueue, return_orphans_periodically,
 };
+use crate::redis::RedisConn;
 use crate::redis::keys::RedisKeys;
 use anyhow::Context;
-use redis::aio::ConnectionManager;
 use std::future::Future;
 use std::time::Duration;
 use tokio::task::{JoinHandle, JoinSet};
@@ -25,11 +26,13 @@ use tokio_util::sync::CancellationToken;
 /// Who the worker is, and what its background tasks need.
 pub struct Upkeep {
     pub keys: RedisKeys,
-    pub queue: ReliableQueue,
-    /// What the worker's loops hold of its processing list.
+    /// The worker's queue on each shard (one without sharding).
+    pub queues: Vec<ReliableQueue>,
+    /// What the worker's loops hold of its processing lists.
     pub in_flight: InFlight,
     pub heartbeat: Heartbeat,
-    pub janitor: Janitor,
+    /// One per shard.
+    pub janitors: Vec<Janitor>,
     /// How often the heartbeat beats, the janitor sweeps and orphans are looked for.
     pub interval: Duration,
     pub dynamic: DynamicConfig,
@@ -40,8 +43,8 @@ pub struct Upkeep {
 
 /// The background tasks of a started worker.
 pub struct Running {
-    redis: ConnectionManager,
-    queue: ReliableQueue,
+    redis: RedisConn,
+    queues: Vec<ReliableQueue>,
     heartbeat: Heartbeat,
     stop: CancellationToken,
     tasks: JoinSet<()>,
@@ -49,42 +52,57 @@ pub struct Running {
 }
 
 impl Upkeep {
-    /// Announces the worker and starts its background tasks.
-    pub async fn start(self, redis: ConnectionManager) -> anyhow::Result<Running> {
+    /// Announces the worker and starts its background tasks. Redis that cannot be reached
+    /// (a primary failing over) is asked again until it answers or `shutdown` comes: a
+    /// worker starting during a failover waits for it instead of exiting.
+    pub async fn start(
+        self,
+        redis: RedisConn,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<Running> {
         let Self {
             keys,
-            queue,
+            queues,
             in_flight,
             heartbeat,
-            janitor,
+            janitors,
             interval,
             dynamic,
             settings,
             admin,
         } = self;
-        Presence {
-            queue: &queue,
+        let presence = Presence {
+            queues: &queues,
             heartbeat: &heartbeat,
-        }
-        .arrive(&mut redis.clone())
-        .await
-        .context("announcing this worker in redis")?;
+        };
+        let arrive = || {
+            let (presence, mut redis) = (&presence, redis.clone());
+            async move { presence.arrive(&mut redis).await }
+        };
+        let backoff = Backoff::doubling(Duration::from_millis(200), Duration::from_secs(2));
+        until_ok("announcing this worker in redis", backoff, shutdown, arrive)
+            .await
+            .context("stopped before this worker could announce itself in redis")?;
         let stop = CancellationToken::new();
         let mut tasks = JoinSet::new();
         tasks.spawn(heartbeat.clone().run(redis.clone(), stop.clone()));
-        tasks.spawn(janitor.run(redis.clone(), interval, stop.clone()));
-        tasks.spawn(return_orphans_periodically(
-            queue.clone(),
-            redis.clone(),
-            in_flight,
-            interval,
-            stop.clone(),
-        ));
+        for janitor in janitors {
+            tasks.spawn(janitor.run(redis.clone(), interval, stop.clone()));
+        }
+        for queue in &queues {
+            tasks.spawn(return_orphans_periodically(
+                queue.clone(),
+                redis.clone(),
+                in_flight.clone(),
+                interval,
+                stop.clone(),
+            ));
+        }
         tasks.spawn(dynamic.run(redis.clone(), keys, settings, stop.clone()));
         let admin = tokio::spawn(admin.run_until(stop.clone()));
         Ok(Running {
             redis,
-            queue,
+            queues,
             heartbeat,
             stop,
             tasks,
@@ -109,7 +127,7 @@ impl Running {
     /// the queue, removes the heartbeat, and stops and awaits every background task.
     pub async fn finish(mut self) -> anyhow::Result<()> {
         Presence {
-            queue: &self.queue,
+            queues: &self.queues,
             heartbeat: &self.heartbeat,
         }
         .leave(&mut self.redis)

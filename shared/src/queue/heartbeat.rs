@@ -1,6 +1,10 @@
 //! A worker's proof of life: `SET mutt:heartbeat:<role>:<pod> alive EX <ttl>`, renewed every
 //! interval from the moment the worker starts (v2.5 wrote the first beat only after 10 s,
 //! leaving a window in which a fresh worker looked dead).
+//!
+//! With queue shards, the worker beats once per shard, in one pipeline: the janitor's
+//! script checks a heartbeat and moves a processing list in one step, so each shard's
+//! heartbeat lives in that shard's slot.
 
 use crate::redis::keys::{RedisKeys, WorkerRole};
 use redis::aio::ConnectionLike;
@@ -9,7 +13,8 @@ use tokio_util::sync::CancellationToken;
 
 #[derive(Clone, Debug)]
 pub struct Heartbeat {
-    key: String,
+    /// One per queue shard.
+    keys: Vec<String>,
     ttl: Duration,
     interval: Duration,
 }
@@ -25,32 +30,44 @@ impl Heartbeat {
         ttl: Duration,
     ) -> Self {
         Self {
-            key: keys.heartbeat(role, pod),
+            keys: keys
+                .shards()
+                .iter()
+                .map(|shard| shard.heartbeat(role, pod))
+                .collect(),
             ttl,
             interval,
         }
     }
 
-    pub fn key(&self) -> &str {
-        &self.key
+    /// The heartbeat keys, one per queue shard.
+    pub fn keys(&self) -> &[String] {
+        &self.keys
     }
 
     pub async fn beat<C: ConnectionLike + Send>(&self, conn: &mut C) -> redis::RedisResult<()> {
         let ttl_ms = u64::try_from(self.ttl.as_millis())
             .unwrap_or(u64::MAX)
             .max(1);
-        redis::cmd("SET")
-            .arg(&self.key)
-            .arg("alive")
-            .arg("PX")
-            .arg(ttl_ms)
-            .query_async(conn)
-            .await
+        let mut pipe = redis::pipe();
+        for key in &self.keys {
+            pipe.cmd("SET")
+                .arg(key)
+                .arg("alive")
+                .arg("PX")
+                .arg(ttl_ms)
+                .ignore();
+        }
+        pipe.query_async(conn).await
     }
 
     /// Removes the key at a clean shutdown, so that nobody waits for the TTL.
     pub async fn stop<C: ConnectionLike + Send>(&self, conn: &mut C) -> redis::RedisResult<()> {
-        redis::cmd("DEL").arg(&self.key).query_async(conn).await
+        let mut pipe = redis::pipe();
+        for key in &self.keys {
+            pipe.cmd("DEL").arg(key).ignore();
+        }
+        pipe.query_async(conn).await
     }
 
     /// Beats now and then every interval until `shutdown`. A failed beat is logged and
@@ -66,7 +83,7 @@ impl Heartbeat {
                 _ = tick.tick() => {}
             }
             if let Err(error) = self.beat(&mut conn).await {
-                tracing::warn!(key = %self.key, error = %error, "heartbeat failed, will retry");
+                tracing::warn!(key = %self.keys[0], error = %error, "heartbeat failed, will retry");
             }
         }
     }

@@ -58,7 +58,7 @@ impl InFlight {
 /// Runs [`crate::queue::ReliableQueue::return_orphans`] every `every` until `stop`.
 pub async fn return_orphans_periodically(
     queue: crate::queue::ReliableQueue,
-    mut redis: redis::aio::ConnectionManager,
+    mut redis: crate::redis::RedisConn,
     in_flight: InFlight,
     every: std::time::Duration,
     stop: tokio_util::sync::CancellationToken,

@@ -1,11 +1,15 @@
 //! The janitor: returns the processing lists of dead workers to their source queue.
 //!
+//! One janitor sweeps one queue shard: its `SCAN` goes to the node that holds the shard's
+//! slot (on a cluster, a `SCAN` sees only the keys of the node it reaches).
+//!
 //! It runs periodically in every worker (v2.5 ran it only at start-up, so orphans waited
 //! for the next restart). For each processing list of its role whose owner's heartbeat has
 //! expired, one Lua script checks the heartbeat and moves the whole list back, atomically:
 //! a worker that beats again between the check and the move cannot lose items, and two
 //! janitors sweeping the same list cannot both move an item.
 
+use crate::redis::RedisConn;
 use crate::redis::keys::{RedisKeys, WorkerRole};
 use redis::aio::ConnectionLike;
 use std::sync::LazyLock;
@@ -64,7 +68,7 @@ pub struct SweepReport {
     pub items_returned: u64,
 }
 
-/// Sweeps the processing lists of one role.
+/// Sweeps the processing lists of one role on one queue shard.
 #[derive(Clone, Debug)]
 pub struct Janitor {
     keys: RedisKeys,
@@ -73,6 +77,7 @@ pub struct Janitor {
 }
 
 impl Janitor {
+    /// `keys` are the shard's ([`RedisKeys::shard`]).
     pub fn new(keys: &RedisKeys, role: WorkerRole, own_pod: &str) -> Self {
         Self {
             keys: keys.clone(),
@@ -82,24 +87,22 @@ impl Janitor {
     }
 
     /// One pass over every `<processing prefix>:*` list but this worker's own.
-    pub async fn sweep<C: ConnectionLike + Send>(
-        &self,
-        conn: &mut C,
-    ) -> redis::RedisResult<SweepReport> {
+    pub async fn sweep(&self, conn: &mut RedisConn) -> redis::RedisResult<SweepReport> {
         let prefix = format!("{}:", self.keys.processing_prefix(self.role));
         let pattern = format!("{prefix}*");
         let mut report = SweepReport::default();
         let mut cursor: u64 = 0;
         loop {
-            let (next, lists): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
+            let mut scan = redis::cmd("SCAN");
+            scan.arg(cursor)
                 .arg("MATCH")
                 .arg(&pattern)
                 .arg("COUNT")
                 .arg(1000)
                 .arg("TYPE")
-                .arg("list")
-                .query_async(conn)
+                .arg("list");
+            let (next, lists): (u64, Vec<String>) = conn
+                .query_beside(self.keys.source_queue(self.role), &scan)
                 .await?;
             for list in lists.iter().filter(|l| **l != self.own_list) {
                 let Some(pod) = list.strip_prefix(&prefix) else {
@@ -128,12 +131,7 @@ impl Janitor {
 
     /// Sweeps every `interval` until `shutdown`. Errors are logged and the next sweep tries
     /// again.
-    pub async fn run<C: ConnectionLike + Send>(
-        self,
-        mut conn: C,
-        interval: Duration,
-        shutdown: CancellationToken,
-    ) {
+    pub async fn run(self, mut conn: RedisConn, interval: Duration, shutdown: CancellationToken) {
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {

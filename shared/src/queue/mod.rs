@@ -13,6 +13,7 @@ mod in_flight;
 mod janitor;
 mod presence;
 mod reliable;
+pub mod reshard;
 
 pub use dead_letter::{Failure, dead_letter_payload};
 pub use heartbeat::Heartbeat;
@@ -21,7 +22,7 @@ pub(crate) use janitor::return_list;
 pub use janitor::{Janitor, SweepReport};
 pub use presence::Presence;
 pub(crate) use reliable::move_oldest;
-pub use reliable::{ReliableQueue, push_batch};
+pub use reliable::{ReliableQueue, push_batch, total_length};
 
 /// Errors of queue operations. All are transient from the queue's point of view (Redis
 /// unreachable or answering errors); the caller retries with backoff.

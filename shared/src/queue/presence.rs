@@ -7,7 +7,8 @@ use super::{Heartbeat, QueueError, ReliableQueue};
 use redis::aio::ConnectionLike;
 
 pub struct Presence<'a> {
-    pub queue: &'a ReliableQueue,
+    /// The worker's queue on each shard.
+    pub queues: &'a [ReliableQueue],
     pub heartbeat: &'a Heartbeat,
 }
 
@@ -15,21 +16,29 @@ impl Presence<'_> {
     /// Call before taking any work. Returns how many items an earlier run had left.
     pub async fn arrive<C: ConnectionLike + Send>(&self, conn: &mut C) -> Result<u64, QueueError> {
         self.heartbeat.beat(conn).await?;
-        let recovered = self.queue.recover_own(conn).await?;
-        if recovered > 0 {
-            tracing::warn!(items = recovered, queue = %self.queue.processing_list(), "returned items left by this worker's previous run");
+        let mut total = 0;
+        for queue in self.queues {
+            let recovered = queue.recover_own(conn).await?;
+            if recovered > 0 {
+                tracing::warn!(items = recovered, queue = %queue.processing_list(), "returned items left by this worker's previous run");
+            }
+            total += recovered;
         }
-        Ok(recovered)
+        Ok(total)
     }
 
     /// Call once no work is in hand. Failures are logged: the janitor and the heartbeat's
     /// TTL cover for them.
     pub async fn leave<C: ConnectionLike + Send>(&self, conn: &mut C) {
-        match self.queue.recover_own(conn).await {
-            Ok(0) => {}
-            Ok(n) => tracing::warn!(items = n, "returned unfinished items to the queue"),
-            Err(error) => {
-                tracing::warn!(error = %error, "cannot return unfinished items; the janitor will")
+        for queue in self.queues {
+            match queue.recover_own(conn).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::warn!(items = n, queue = %queue.source(), "returned unfinished items to the queue")
+                }
+                Err(error) => {
+                    tracing::warn!(error = %error, "cannot return unfinished items; the janitor will")
+                }
             }
         }
         if let Err(error) = self.heartbeat.stop(conn).await {

@@ -45,6 +45,19 @@ where
     Ok(Some(cmd.query_async(conn).await?))
 }
 
+/// The summed length of `lists` (a queue's shards), in one round trip per node.
+pub async fn total_length<C>(conn: &mut C, lists: &[String]) -> redis::RedisResult<u64>
+where
+    C: ConnectionLike + Send,
+{
+    let mut pipe = redis::pipe();
+    for list in lists {
+        pipe.llen(list);
+    }
+    let lengths: Vec<u64> = pipe.query_async(conn).await?;
+    Ok(lengths.iter().sum())
+}
+
 /// Items one `LPUSH`/`RPUSH` inside a script carries at most: Lua's `unpack` stops at a few
 /// thousand values.
 const SCRIPT_CHUNK: &str = "1000";
@@ -159,17 +172,24 @@ pub struct ReliableQueue {
     source: String,
     processing: String,
     dlq: String,
+    /// Whether one transaction may move an item from the processing list to the DLQ (not
+    /// on a cluster, for a shard other than the DLQs' own).
+    dlq_beside: bool,
     service: &'static str,
 }
 
 impl ReliableQueue {
-    /// The queue `role` consumes, seen from worker `pod`. `service` is written into
-    /// dead-lettered items as `failed_service`.
+    /// The queue `role` consumes, seen from worker `pod`, on the shard whose keys are
+    /// `keys` ([`RedisKeys::shard`]). `service` is written into dead-lettered items as
+    /// `failed_service`.
     pub fn new(keys: &RedisKeys, role: WorkerRole, pod: &str, service: &'static str) -> Self {
+        let processing = keys.processing_list(role, pod);
+        let dlq = keys.dlq(role).to_owned();
         Self {
             source: keys.source_queue(role).to_owned(),
-            processing: keys.processing_list(role, pod),
-            dlq: keys.dlq(role).to_owned(),
+            dlq_beside: keys.same_slot(&processing, &dlq),
+            processing,
+            dlq,
             service,
         }
     }
@@ -217,6 +237,19 @@ impl ReliableQueue {
             batch.extend(move_oldest(conn, &self.source, &self.processing, max - 1).await?);
         }
         Ok(batch)
+    }
+
+    /// Moves up to `max` of the items waiting now into this worker's processing list,
+    /// oldest first, without blocking (one script): what to take once a blocking
+    /// [`ReliableQueue::take_batch`] of one has shown that work is there.
+    pub async fn take_waiting<C>(&self, conn: &mut C, max: usize) -> Result<Vec<Item>, QueueError>
+    where
+        C: ConnectionLike + Send,
+    {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        Ok(move_oldest(conn, &self.source, &self.processing, max).await?)
     }
 
     /// Returns to the source queue (at the consumers' end) the items of this worker's
@@ -322,8 +355,11 @@ impl ReliableQueue {
         Ok(count)
     }
 
-    /// Moves `item` from the processing list to the DLQ with its failure metadata,
-    /// atomically.
+    /// Moves `item` from the processing list to the DLQ with its failure metadata:
+    /// atomically where the two share a slot; on a cluster shard whose processing lists do
+    /// not share the DLQs' slot, the push first and the removal after, so that a crash in
+    /// between leaves the item in both (it is taken again, and at worst dead-lettered
+    /// twice), never in neither.
     pub async fn dead_letter<C>(
         &self,
         conn: &mut C,
@@ -334,8 +370,19 @@ impl ReliableQueue {
         C: ConnectionLike + Send,
     {
         let payload = dead_letter_payload(item, failure, self.service, Utc::now());
-        self.replace_in(conn, &self.dlq, payload.as_bytes(), item)
-            .await
+        if self.dlq_beside {
+            return self
+                .replace_in(conn, &self.dlq, payload.as_bytes(), item)
+                .await;
+        }
+        push_batch(conn, &self.dlq, &[payload]).await?;
+        redis::cmd("LREM")
+            .arg(&self.processing)
+            .arg(-1)
+            .arg(item)
+            .query_async::<()>(conn)
+            .await?;
+        Ok(())
     }
 
     /// `LPUSH destination payload` and `LREM processing item` in one `MULTI`/`EXEC`, so

@@ -13,8 +13,10 @@
 //! taken again. Connections that silently kept talking to a demoted master would instead
 //! fail every write with `READONLY` until someone noticed.
 
+use super::conn::RedisConn;
 use super::settings::{RedisConfig, SentinelConfig};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManagerConfig;
+use redis::cluster::{ClusterClient, ClusterClientBuilder, ClusterConfig};
 use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
 use redis::{
     Client, ConnectionAddr, ErrorKind, IntoConnectionInfo, RedisConnectionInfo, TlsCertificates,
@@ -62,13 +64,20 @@ pub struct RedisConnector {
     sentinel: Option<RedisConfig>,
     /// With `REDIS_PASS_NEXT`: what picks the password of each new connection.
     rotation: Option<RotatingPassword>,
+    /// With `REDIS_CLUSTER_NODES`: the cluster client (then `client` reaches the first
+    /// node, for Pub/Sub, which a cluster relays to every node).
+    cluster: Option<ClusterClient>,
 }
 
 impl RedisConnector {
     /// Connects once to check the address and credentials. With `REDIS_PASS_NEXT` set, a
     /// refused current password is retried with the next one (rotation without downtime).
     /// With Sentinel, the address is the master the sentinels name now.
+    /// With Redis Cluster, the nodes listed are asked for the cluster's layout.
     pub async fn connect(config: &RedisConfig) -> Result<Self, ConnectError> {
+        if !config.cluster_nodes.is_empty() {
+            return Self::connect_cluster(config).await;
+        }
         let Some(sentinel) = &config.sentinel else {
             return Self::connect_to(config).await;
         };
@@ -139,6 +148,58 @@ impl RedisConnector {
         Ok(connector)
     }
 
+    async fn connect_cluster(config: &RedisConfig) -> Result<Self, ConnectError> {
+        let addr = config
+            .cluster_nodes
+            .iter()
+            .map(|(host, port)| format!("{host}:{port}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let to_err = |source| ConnectError::Redis {
+            addr: addr.clone(),
+            source,
+        };
+        let nodes = config
+            .cluster_nodes
+            .iter()
+            .map(|(host, port)| node_addr(config, host, *port));
+        let mut builder = ClusterClientBuilder::new(nodes)
+            .connection_timeout(CONNECT_TIMEOUT)
+            .response_timeout(DEFAULT_RESPONSE_TIMEOUT);
+        if let Some(user) = &config.username {
+            builder = builder.username(user);
+        }
+        if let Some(password) = &config.password {
+            builder = builder.password(password.expose_secret());
+        }
+        if config.tls_enabled {
+            crate::tls::install_crypto_provider();
+            builder = builder.tls(TlsMode::Secure).certs(TlsCertificates {
+                client_tls: None,
+                root_cert: read_ca_cert(config)?,
+            });
+        }
+        let cluster = builder.build().map_err(to_err)?;
+        let mut conn = cluster.get_async_connection().await.map_err(to_err)?;
+        redis::cmd("PING")
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(to_err)?;
+        let (host, port) = config.cluster_nodes[0].clone();
+        let first = RedisConfig {
+            host,
+            port,
+            ..config.clone()
+        };
+        Ok(Self {
+            client: Self::build_client(&first, config.password.as_ref())?,
+            addr,
+            sentinel: None,
+            rotation: None,
+            cluster: Some(cluster),
+        })
+    }
+
     async fn connect_checked(config: &RedisConfig) -> Result<Self, ConnectError> {
         let addr = format!("{}:{}", config.host, config.port);
         let first = Self::build_client(config, config.password.as_ref())?;
@@ -148,6 +209,7 @@ impl RedisConnector {
                 addr,
                 sentinel: None,
                 rotation: None,
+                cluster: None,
             }),
             Err(e)
                 if e.kind() == ErrorKind::AuthenticationFailed
@@ -164,6 +226,7 @@ impl RedisConnector {
                     addr,
                     sentinel: None,
                     rotation: None,
+                    cluster: None,
                 })
             }
             Err(source) => Err(ConnectError::Redis { addr, source }),
@@ -174,16 +237,7 @@ impl RedisConnector {
         config: &RedisConfig,
         password: Option<&SecretString>,
     ) -> Result<Client, ConnectError> {
-        let addr = if config.tls_enabled {
-            ConnectionAddr::TcpTls {
-                host: config.host.clone(),
-                port: config.port,
-                insecure: false,
-                tls_params: None,
-            }
-        } else {
-            ConnectionAddr::Tcp(config.host.clone(), config.port)
-        };
+        let addr = node_addr(config, &config.host, config.port);
         let mut redis_settings = RedisConnectionInfo::default().set_db(config.db);
         if let Some(user) = &config.username {
             redis_settings = redis_settings.set_username(user);
@@ -203,18 +257,11 @@ impl RedisConnector {
             return Client::open(info).map_err(to_err);
         }
         crate::tls::install_crypto_provider();
-        let root_cert = match &config.ca_cert_path {
-            Some(path) => Some(std::fs::read(path).map_err(|source| ConnectError::CaCert {
-                path: path.display().to_string(),
-                source,
-            })?),
-            None => None,
-        };
         Client::build_with_tls(
             info,
             TlsCertificates {
                 client_tls: None,
-                root_cert,
+                root_cert: read_ca_cert(config)?,
             },
         )
         .map_err(to_err)
@@ -222,16 +269,30 @@ impl RedisConnector {
 
     /// The shared connection for ordinary commands: reconnects by itself, and every reply
     /// is bounded by [`DEFAULT_RESPONSE_TIMEOUT`].
-    pub async fn shared(&self) -> Result<ConnectionManager, ConnectError> {
+    pub async fn shared(&self) -> Result<RedisConn, ConnectError> {
         self.manager(DEFAULT_RESPONSE_TIMEOUT).await
     }
 
     /// A dedicated connection for a consumer that blocks for up to `block` in `BLMOVE`.
-    pub async fn blocking(&self, block: Duration) -> Result<ConnectionManager, ConnectError> {
+    pub async fn blocking(&self, block: Duration) -> Result<RedisConn, ConnectError> {
         self.manager(block + BLOCKING_MARGIN).await
     }
 
-    async fn manager(&self, response_timeout: Duration) -> Result<ConnectionManager, ConnectError> {
+    async fn manager(&self, response_timeout: Duration) -> Result<RedisConn, ConnectError> {
+        let to_err = |source| ConnectError::Redis {
+            addr: self.addr.clone(),
+            source,
+        };
+        if let Some(cluster) = &self.cluster {
+            let config = ClusterConfig::new()
+                .set_connection_timeout(CONNECT_TIMEOUT)
+                .set_response_timeout(response_timeout);
+            return cluster
+                .get_async_connection_with_config(config)
+                .await
+                .map(RedisConn::Cluster)
+                .map_err(to_err);
+        }
         let mut config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(Some(response_timeout))
@@ -243,10 +304,8 @@ impl RedisConnector {
         self.client
             .get_connection_manager_with_config(config)
             .await
-            .map_err(|source| ConnectError::Redis {
-                addr: self.addr.clone(),
-                source,
-            })
+            .map(RedisConn::Single)
+            .map_err(to_err)
     }
 
     /// The underlying client, for Pub/Sub (with the password that worked at start-up:
@@ -254,6 +313,33 @@ impl RedisConnector {
     pub fn redis_client(&self) -> &Client {
         &self.client
     }
+}
+
+/// `host:port`, over TLS when Redis is reached over TLS.
+fn node_addr(config: &RedisConfig, host: &str, port: u16) -> ConnectionAddr {
+    if config.tls_enabled {
+        ConnectionAddr::TcpTls {
+            host: host.to_owned(),
+            port,
+            insecure: false,
+            tls_params: None,
+        }
+    } else {
+        ConnectionAddr::Tcp(host.to_owned(), port)
+    }
+}
+
+/// `REDIS_CA_CERT_PATH`'s contents, if it is set.
+fn read_ca_cert(config: &RedisConfig) -> Result<Option<Vec<u8>>, ConnectError> {
+    let Some(path) = &config.ca_cert_path else {
+        return Ok(None);
+    };
+    std::fs::read(path)
+        .map(Some)
+        .map_err(|source| ConnectError::CaCert {
+            path: path.display().to_string(),
+            source,
+        })
 }
 
 /// `REDIS_PASS` and `REDIS_PASS_NEXT` for every new connection: each time a
@@ -323,18 +409,10 @@ fn sentinel_client(
     config: &RedisConfig,
     sentinel: &SentinelConfig,
 ) -> Result<SentinelClient, ConnectError> {
-    let nodes = sentinel.hosts.iter().map(|(host, port)| {
-        if config.tls_enabled {
-            ConnectionAddr::TcpTls {
-                host: host.clone(),
-                port: *port,
-                insecure: false,
-                tls_params: None,
-            }
-        } else {
-            ConnectionAddr::Tcp(host.clone(), *port)
-        }
-    });
+    let nodes = sentinel
+        .hosts
+        .iter()
+        .map(|(host, port)| node_addr(config, host, *port));
     let mut builder =
         SentinelClientBuilder::new(nodes, &sentinel.master_name, SentinelServerType::Master)
             .map_err(|e| sentinel_error(sentinel, e))?

@@ -5,7 +5,9 @@
 //! building `RedisKeys::new("t-<uuid>")`: every key, script argument and SCAN pattern then
 //! lives under that prefix.
 
+use super::slots;
 use chrono::{DateTime, Utc};
+use std::sync::Arc;
 
 /// The two kinds of worker that own processing lists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -38,6 +40,8 @@ pub struct RedisKeys {
     pub alerter_dlq: String,
     pub moog_dlq: String,
     pub dead_letter_queue: String,
+    /// Where a DLQ replay holds the chunk it is moving, so that a crash loses none of it.
+    pub dlq_replaying: String,
     pub unhandled_prefix: String,
     pub metrics_prefix: String,
     pub ingest_rate_limit: String,
@@ -50,6 +54,19 @@ pub struct RedisKeys {
     pub rule_hits: String,
     /// Per-rule time of the last match (a hash: rule id → RFC 3339).
     pub rule_last_match: String,
+    /// `None`: one Redis and one shard, v2.5's names. Otherwise how the queues are sharded
+    /// and whether Redis is a cluster (see [`RedisKeys::laid_out`]).
+    layout: Option<Arc<Layout>>,
+}
+
+/// Sharded queues, or a Redis Cluster.
+#[derive(Debug, PartialEq, Eq)]
+struct Layout {
+    /// The names before any tag, from which each shard's are derived.
+    base: RedisKeys,
+    /// One hash tag per shard ([`slots::shard_tags`]).
+    tags: Vec<String>,
+    cluster: bool,
 }
 
 impl RedisKeys {
@@ -67,6 +84,7 @@ impl RedisKeys {
             alerter_dlq: k("dlq:alerter"),
             moog_dlq: k("dlq:moog"),
             dead_letter_queue: k("dlq:dead"),
+            dlq_replaying: k("dlq:replaying"),
             unhandled_prefix: k("unhandled"),
             metrics_prefix: k("metrics"),
             ingest_rate_limit: k("rate_limit:ingestor"),
@@ -75,7 +93,95 @@ impl RedisKeys {
             api_keys: k("api_keys"),
             rule_hits: k("rule_hits"),
             rule_last_match: k("rule_last_match"),
+            layout: None,
         }
+    }
+
+    /// The names for `shards` queue shards, on a Redis Cluster or not. One shard on one
+    /// Redis keeps these names as they are (v2.5's). Otherwise each shard's queues,
+    /// processing lists, heartbeats and retry set carry the shard's hash tag, so that every
+    /// script on them touches one slot; these keys are shard 0's, and [`RedisKeys::shard`]
+    /// gives the others. The DLQs live in shard 0's slot, beside the queues they are
+    /// replayed into. On a cluster, the keys that scripts and transactions use together
+    /// (circuit breaker, unhandled counters, API-key directory) get a tag of their own.
+    pub fn laid_out(self, shards: usize, cluster: bool) -> Self {
+        let shards = shards.max(1);
+        if shards == 1 && !cluster {
+            return self;
+        }
+        let mut base = self;
+        base.layout = None;
+        let tags = slots::shard_tags(shards);
+        for dlq in [
+            &mut base.alerter_dlq,
+            &mut base.moog_dlq,
+            &mut base.dead_letter_queue,
+            &mut base.dlq_replaying,
+        ] {
+            *dlq = tagged(dlq, &tags[0]);
+        }
+        if cluster {
+            base.unhandled_prefix = tagged(&base.unhandled_prefix, "unhandled");
+            base.api_keys = tagged(&base.api_keys, "api_keys");
+        }
+        let layout = Arc::new(Layout {
+            base,
+            tags,
+            cluster,
+        });
+        let mut first = layout.base.with_tag(&layout.tags[0]);
+        first.layout = Some(layout);
+        first
+    }
+
+    /// How many queue shards there are (1 without sharding).
+    pub fn shard_count(&self) -> usize {
+        self.layout.as_ref().map_or(1, |l| l.tags.len())
+    }
+
+    /// The names of shard `shard` (taken modulo the shard count).
+    pub fn shard(&self, shard: usize) -> RedisKeys {
+        let Some(layout) = &self.layout else {
+            return self.clone();
+        };
+        let mut keys = layout
+            .base
+            .with_tag(&layout.tags[shard % layout.tags.len()]);
+        keys.layout = Some(Arc::clone(layout));
+        keys
+    }
+
+    /// Every shard's names, shard 0 first.
+    pub fn shards(&self) -> Vec<RedisKeys> {
+        (0..self.shard_count()).map(|i| self.shard(i)).collect()
+    }
+
+    /// Whether Redis is a cluster, where a script or transaction must keep to one slot.
+    pub fn is_cluster(&self) -> bool {
+        self.layout.as_ref().is_some_and(|l| l.cluster)
+    }
+
+    /// Whether one script or `MULTI` may name both keys: always on one Redis, and on a
+    /// cluster when they share a slot.
+    pub fn same_slot(&self, a: &str, b: &str) -> bool {
+        !self.is_cluster() || slots::slot(a.as_bytes()) == slots::slot(b.as_bytes())
+    }
+
+    /// These (untagged) names with a shard's tag on each per-shard key.
+    fn with_tag(&self, tag: &str) -> RedisKeys {
+        let mut keys = self.clone();
+        for name in [
+            &mut keys.ingest_queue,
+            &mut keys.alert_queue,
+            &mut keys.alerter_processing_prefix,
+            &mut keys.moog_processing_prefix,
+            &mut keys.alerter_heartbeat_prefix,
+            &mut keys.moog_heartbeat_prefix,
+            &mut keys.moog_retry_queue,
+        ] {
+            *name = tagged(name, tag);
+        }
+        keys
     }
 
     /// The queue a role consumes from, and where its orphans are returned to.
@@ -151,14 +257,25 @@ impl RedisKeys {
     }
 
     /// `mutt:circuit_breaker:<name>:<field>` (v2.5 names; field is state/failures/open_time).
+    /// On a cluster the name is the hash tag (`…:{moogsoft}:state`): one script reads them
+    /// together.
     pub fn circuit_breaker(&self, name: &str, field: &str) -> String {
-        format!("{}:circuit_breaker:{name}:{field}", self.prefix)
+        if self.is_cluster() {
+            format!("{}:circuit_breaker:{{{name}}}:{field}", self.prefix)
+        } else {
+            format!("{}:circuit_breaker:{name}:{field}", self.prefix)
+        }
     }
 
     /// Every key under this prefix, for SCAN patterns in tests and tools.
     pub fn all_pattern(&self) -> String {
         format!("{}:*", self.prefix)
     }
+}
+
+/// `name` with the hash tag `tag` appended: `mutt:ingest_queue:{s1.0}`.
+fn tagged(name: &str, tag: &str) -> String {
+    format!("{name}:{{{tag}}}")
 }
 
 impl Default for RedisKeys {
@@ -211,6 +328,69 @@ mod tests {
         assert_eq!(m, ("mutt:metrics:1m:2026-11-22T09:05".to_owned(), 7_200));
         assert_eq!(h, ("mutt:metrics:1h:2026-11-22T09".to_owned(), 172_800));
         assert_eq!(d, ("mutt:metrics:24h:2026-11-22".to_owned(), 2_592_000));
+    }
+
+    #[test]
+    fn one_shard_on_one_redis_keeps_the_v25_names() {
+        let keys = RedisKeys::default().laid_out(1, false);
+        assert_eq!(keys, RedisKeys::default());
+        assert_eq!(keys.shard_count(), 1);
+        assert_eq!(keys.shard(0), keys);
+    }
+
+    #[test]
+    fn each_shard_keeps_the_keys_its_scripts_touch_together_in_one_slot() {
+        let keys = RedisKeys::default().laid_out(3, true);
+        assert_eq!(keys.shard_count(), 3);
+        assert_eq!(keys.shard(0), keys);
+        let slot = |k: &str| slots::slot(k.as_bytes());
+        let mut seen = std::collections::HashSet::new();
+        for shard in keys.shards() {
+            let home = slot(&shard.ingest_queue);
+            assert!(seen.insert(home), "every shard has a slot of its own");
+            for key in [
+                shard.alert_queue.clone(),
+                shard.processing_list(WorkerRole::Alerter, "a-1"),
+                shard.processing_list(WorkerRole::Moog, "m-1"),
+                shard.heartbeat(WorkerRole::Alerter, "a-1"),
+                shard.heartbeat(WorkerRole::Moog, "m-1"),
+                shard.moog_retry_queue.clone(),
+            ] {
+                assert_eq!(slot(&key), home, "{key}");
+            }
+            // The DLQs, their replay targets and the holding list stay in shard 0's slot.
+            assert_eq!(shard.alerter_dlq, keys.alerter_dlq);
+            assert_eq!(slot(&shard.moog_dlq), slot(&keys.ingest_queue));
+        }
+        assert_eq!(
+            keys.shard(1).processing_list(WorkerRole::Alerter, "a-1"),
+            format!(
+                "mutt:processing:alerter:{{{}}}:a-1",
+                slots::shard_tags(3)[1]
+            )
+        );
+        let breaker = ["state", "failures", "open_time", "trial"]
+            .map(|field| slot(&keys.circuit_breaker("moogsoft", field)));
+        assert!(breaker.iter().all(|s| *s == breaker[0]));
+        assert_eq!(
+            slot(&format!("{}:staging", keys.api_keys)),
+            slot(&keys.api_keys)
+        );
+        assert!(keys.same_slot(&keys.ingest_queue, &keys.alerter_dlq));
+        assert!(!keys.same_slot(&keys.shard(1).ingest_queue, &keys.alerter_dlq));
+    }
+
+    #[test]
+    fn shards_on_one_redis_are_tagged_but_any_keys_go_together() {
+        let keys = RedisKeys::default().laid_out(2, false);
+        assert_eq!(keys.shard_count(), 2);
+        assert_ne!(keys.shard(1).ingest_queue, keys.ingest_queue);
+        assert!(!keys.is_cluster());
+        assert!(keys.same_slot(&keys.shard(1).ingest_queue, &keys.alerter_dlq));
+        assert_eq!(
+            keys.circuit_breaker("m", "state"),
+            "mutt:circuit_breaker:m:state"
+        );
     }
 
     #[test]

@@ -1,8 +1,12 @@
 //! Redis as every service reaches it: connections (shared and blocking, through Sentinel,
-//! with password rotation), the name of every key, and the mirror of the named API keys
+//! with password rotation, or to a Redis Cluster), the name of every key, and the mirror of the named API keys
 //! that lets the ingestor check keys without PostgreSQL.
 
 pub mod api_key_mirror;
+pub mod conn;
 pub mod connection;
 pub mod keys;
 pub mod settings;
+pub mod slots;
+
+pub use conn::RedisConn;

@@ -21,6 +21,8 @@ pub struct RedisConfig {
     pub password_next: Option<SecretString>,
     /// Find the master through Redis Sentinel instead of `host`/`port`.
     pub sentinel: Option<SentinelConfig>,
+    /// `REDIS_CLUSTER_NODES`: some nodes of a Redis Cluster (empty: not a cluster).
+    pub cluster_nodes: Vec<(String, u16)>,
     pub keys: RedisKeys,
 }
 
@@ -47,6 +49,7 @@ impl RedisConfig {
             password: None,
             password_next: None,
             sentinel: None,
+            cluster_nodes: Vec::new(),
             keys,
         }
     }

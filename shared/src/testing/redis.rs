@@ -1,9 +1,9 @@
 //! `TestRedis`: a unique key prefix on the shared test Redis, deleted when dropped.
 
 use crate::config::RedisConfig;
+use crate::redis::RedisConn;
 use crate::redis::connection::RedisConnector;
 use crate::redis::keys::RedisKeys;
-use redis::aio::ConnectionManager;
 
 pub struct TestRedis {
     pub keys: RedisKeys,
@@ -46,12 +46,28 @@ impl TestRedis {
         }
     }
 
+    /// A fresh prefix (`keys`, laid out for a cluster) on the Redis Cluster whose nodes
+    /// are `nodes` (e.g. a [`super::PrivateCluster`]'s).
+    pub async fn on_cluster(nodes: Vec<(String, u16)>, keys: RedisKeys) -> Self {
+        crate::tls::install_crypto_provider();
+        let mut config = RedisConfig::local(keys.clone());
+        config.cluster_nodes = nodes;
+        let connector = RedisConnector::connect(&config)
+            .await
+            .unwrap_or_else(|e| panic!("{e}: the test's Redis Cluster does not answer"));
+        Self {
+            keys,
+            config,
+            connector,
+        }
+    }
+
     pub fn connector(&self) -> &RedisConnector {
         &self.connector
     }
 
     /// A shared auto-reconnecting connection.
-    pub async fn conn(&self) -> ConnectionManager {
+    pub async fn conn(&self) -> RedisConn {
         self.connector
             .shared()
             .await
@@ -59,14 +75,14 @@ impl TestRedis {
     }
 
     /// A dedicated connection for blocking commands.
-    pub async fn blocking_conn(&self, block: std::time::Duration) -> ConnectionManager {
+    pub async fn blocking_conn(&self, block: std::time::Duration) -> RedisConn {
         self.connector
             .blocking(block)
             .await
             .expect("redis answered a moment ago")
     }
 
-    /// Every key under this test's prefix.
+    /// Every key under this test's prefix (on one Redis; a cluster's nodes are not asked).
     pub async fn keys_present(&self) -> Vec<String> {
         let mut conn = self.conn().await;
         let mut found = Vec::new();
@@ -92,6 +108,10 @@ impl TestRedis {
 
 impl Drop for TestRedis {
     fn drop(&mut self) {
+        if !self.config.cluster_nodes.is_empty() {
+            // A test's cluster is its own, and goes with it.
+            return;
+        }
         // Drop cannot await: clean up over a short-lived blocking connection instead.
         let password = self
             .config
@@ -268,7 +288,7 @@ impl PrivateRedis {
 }
 
 /// `cmdstat_<name>:calls=<n>,…` lines to calls per command, `info` and `config` left out.
-fn parse_command_calls(info: &str) -> std::collections::BTreeMap<String, u64> {
+pub(super) fn parse_command_calls(info: &str) -> std::collections::BTreeMap<String, u64> {
     info.lines()
         .filter_map(|line| {
             let (name, rest) = line.strip_prefix("cmdstat_")?.split_once(':')?;

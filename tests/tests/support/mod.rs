@@ -6,6 +6,7 @@
 
 #![allow(dead_code)] // each test file uses part of this
 
+pub mod load;
 pub mod v25;
 
 use mutt_tools::receiver::{Behaviour, Received, Receiver, ReceiverState};
@@ -67,16 +68,18 @@ impl Sandbox {
         shared::store::seed_v25_samples(&db.pool)
             .await
             .expect("seed");
-        Self::start_with(redis, db, true, &[]).await
+        Self::start_with(redis, db, true, &[], &[]).await
     }
 
     /// The sandbox on a given Redis and (migrated) database; with `workers`, the two
     /// alerters and two forwarders start too, else only the ingestor and the web UI.
-    /// `forwarder_env` adds settings to every forwarder's.
+    /// `ingestor_env` adds settings to the ingestor's, `forwarder_env` to every
+    /// forwarder's.
     pub async fn start_with(
         redis: TestRedis,
         db: TestDatabase,
         workers: bool,
+        ingestor_env: &[(&str, &str)],
         forwarder_env: &[(&str, &str)],
     ) -> Self {
         shared::process::telemetry::init(&shared::config::TelemetryConfig {
@@ -91,12 +94,14 @@ impl Sandbox {
         let stop_moog = CancellationToken::new();
         tokio::spawn(receiver.run_until(stop_moog.clone()));
 
-        let mut ingestor = IngestorConfig::from_env(&Env::new(&env(&[
+        let mut ingestor_vars = vec![
             ("INGEST_API_KEY", INGEST_KEY),
             ("SERVER_PORT_INGESTOR", "0"),
             ("RATE_LIMIT_ENABLED", "false"),
-        ])))
-        .expect("ingestor config");
+        ];
+        ingestor_vars.extend_from_slice(ingestor_env);
+        let mut ingestor =
+            IngestorConfig::from_env(&Env::new(&env(&ingestor_vars))).expect("ingestor config");
         ingestor.redis = redis.config.clone();
         ingestor.syslog_udp_port = Some(0);
         ingestor.syslog_tcp_port = Some(0);

@@ -11,8 +11,8 @@
 //!
 //! On stop, each returns its processing list to its queue, as v2.5's shutdown does.
 
-use redis::aio::ConnectionManager;
 use serde_json::{Value, json};
+use shared::redis::RedisConn;
 use shared::redis::keys::{RedisKeys, WorkerRole};
 use shared::store::Pool;
 use std::time::Duration;
@@ -30,7 +30,7 @@ pub fn event(run: &str, seq: u64, host: &str, message: &str) -> Value {
 }
 
 /// v2.5's ingestor: one `MULTI` with the push and its three dashboard counters.
-pub async fn ingest(conn: &mut ConnectionManager, keys: &RedisKeys, events: &[Value]) {
+pub async fn ingest(conn: &mut RedisConn, keys: &RedisKeys, events: &[Value]) {
     let mut pipe = redis::pipe();
     pipe.atomic();
     for event in events {
@@ -60,7 +60,7 @@ impl Worker {
     }
 }
 
-fn beat(mut redis: ConnectionManager, key: String, stop: CancellationToken) {
+fn beat(mut redis: RedisConn, key: String, stop: CancellationToken) {
     tokio::spawn(async move {
         let mut wait = FIRST_BEAT;
         loop {
@@ -74,7 +74,7 @@ fn beat(mut redis: ConnectionManager, key: String, stop: CancellationToken) {
     });
 }
 
-async fn take(blocking: &mut ConnectionManager, source: &str, processing: &str) -> Option<String> {
+async fn take(blocking: &mut RedisConn, source: &str, processing: &str) -> Option<String> {
     redis::cmd("BRPOPLPUSH")
         .arg(source)
         .arg(processing)
@@ -84,7 +84,7 @@ async fn take(blocking: &mut ConnectionManager, source: &str, processing: &str) 
         .expect("v2.5's BRPOPLPUSH")
 }
 
-async fn return_all(redis: &mut ConnectionManager, processing: &str, source: &str) {
+async fn return_all(redis: &mut RedisConn, processing: &str, source: &str) {
     while redis::cmd("RPOPLPUSH")
         .arg(processing)
         .arg(source)
@@ -99,8 +99,8 @@ use redis::AsyncCommands;
 
 /// v2.5's alerter under `pod`. `blocking` must allow replies after more than 1 s.
 pub async fn alerter(
-    mut redis: ConnectionManager,
-    mut blocking: ConnectionManager,
+    mut redis: RedisConn,
+    mut blocking: RedisConn,
     keys: RedisKeys,
     pool: Pool,
     pod: &str,
@@ -187,8 +187,8 @@ pub async fn alerter(
 
 /// v2.5's forwarder under `pod`, limited to `limit` per `period` on v2.5's sliding log.
 pub fn forwarder(
-    mut redis: ConnectionManager,
-    mut blocking: ConnectionManager,
+    mut redis: RedisConn,
+    mut blocking: RedisConn,
     keys: RedisKeys,
     url: String,
     pod: &str,

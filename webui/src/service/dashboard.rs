@@ -8,6 +8,8 @@ use super::AppState;
 use crate::error::ApiError;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
+use shared::queue::total_length;
+use shared::redis::keys::RedisKeys;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -93,16 +95,9 @@ async fn compute(state: &AppState, now: DateTime<Utc>) -> Result<Dashboard, redi
     let mut pipe = redis::pipe();
     pipe.cmd("MGET").arg(&minute_keys);
     pipe.cmd("MGET").arg(&hour_keys);
-    for queue in [
-        &keys.ingest_queue,
-        &keys.alert_queue,
-        &keys.alerter_dlq,
-        &keys.moog_dlq,
-        &keys.dead_letter_queue,
-    ] {
+    for queue in [&keys.alerter_dlq, &keys.moog_dlq, &keys.dead_letter_queue] {
         pipe.llen(queue);
     }
-    pipe.zcard(&keys.moog_retry_queue);
     pipe.get(keys.circuit_breaker("moogsoft", "state"));
     type Answer = (
         Vec<Option<String>>,
@@ -110,13 +105,27 @@ async fn compute(state: &AppState, now: DateTime<Utc>) -> Result<Dashboard, redi
         u64,
         u64,
         u64,
-        u64,
-        u64,
-        u64,
         Option<String>,
     );
-    let (minutes, hourly, ingest, alert, dlq_alerter, dlq_moog, dlq_dead, retry, breaker): Answer =
-        pipe.query_async(&mut state.redis.clone()).await?;
+    let mut redis = state.redis.clone();
+    let (minutes, hourly, dlq_alerter, dlq_moog, dlq_dead, breaker): Answer =
+        pipe.query_async(&mut redis).await?;
+    // The queues are the sums of their shards.
+    let shards = keys.shards();
+    let of_each = |name: fn(&RedisKeys) -> &String| -> Vec<String> {
+        shards.iter().map(|k| name(k).clone()).collect()
+    };
+    let ingest = total_length(&mut redis, &of_each(|k| &k.ingest_queue)).await?;
+    let alert = total_length(&mut redis, &of_each(|k| &k.alert_queue)).await?;
+    let mut retries = redis::pipe();
+    for set in of_each(|k| &k.moog_retry_queue) {
+        retries.zcard(set);
+    }
+    let retry: u64 = retries
+        .query_async::<Vec<u64>>(&mut redis)
+        .await?
+        .iter()
+        .sum();
     let minutes: Vec<u64> = minutes.into_iter().map(count).collect();
     let (current, avg_15m, avg_1h) = rates(&minutes);
     Ok(Dashboard {

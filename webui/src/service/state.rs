@@ -1,16 +1,16 @@
 //! What every service call shares: the pool, Redis, key names and settings of this
 //! web UI, and the dashboard's cached figures.
 
-use redis::aio::ConnectionManager;
 use secrecy::SecretString;
 use shared::config::WebuiConfig;
+use shared::redis::RedisConn;
 use shared::redis::keys::RedisKeys;
 use shared::store::Pool;
 
 #[derive(Clone)]
 pub struct AppState {
     pub pool: Pool,
-    pub redis: ConnectionManager,
+    pub redis: RedisConn,
     pub keys: RedisKeys,
     /// `WEBUI_API_KEY`: an admin key, when set.
     pub static_key: Option<SecretString>,
@@ -24,7 +24,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(config: &WebuiConfig, pool: Pool, redis: ConnectionManager) -> Self {
+    pub fn new(config: &WebuiConfig, pool: Pool, redis: RedisConn) -> Self {
         Self {
             pool,
             redis,

@@ -118,7 +118,7 @@ impl<'k> Dlq<'k> {
     }
 
     fn holding(&self) -> String {
-        format!("{}:dlq:replaying", self.keys.prefix)
+        self.keys.dlq_replaying.clone()
     }
 
     pub async fn depth<C: ConnectionLike + Send>(
