@@ -4,6 +4,7 @@
 use anyhow::Context;
 use shared::config::{Env, EnvSource, WebuiConfig};
 use shared::queue::dead_letter::{Dlq, DlqName};
+use shared::queue::reshard::Reshard;
 use shared::redis::connection::RedisConnector;
 use shared::store;
 use shared::store::api_keys::{self, Scope};
@@ -42,6 +43,15 @@ pub enum Command {
     /// Report whether this database and Redis, which MUTT v2.5 may still use, are ready for
     /// the next step of a swap; changes nothing; fails while an action is left.
     V25Check,
+    /// After QUEUE_SHARDS was changed and every service runs the new value: move what the
+    /// old layout left (queues, retry sets, DLQs, the lists of workers that are gone) into
+    /// the current one. Prints what it moved as JSON; fails while a worker of the old
+    /// layout is still alive (run it again once it has stopped).
+    Reshard {
+        /// The QUEUE_SHARDS the site had before.
+        #[arg(long)]
+        from: usize,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, clap::Subcommand)]
@@ -158,6 +168,26 @@ pub async fn run(command: Command, env: &dyn EnvSource) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
         Command::Dlq(action) => dlq(action, &config).await?,
+        Command::Reshard { from } => {
+            let mut redis = RedisConnector::connect(&config.redis)
+                .await?
+                .shared()
+                .await?;
+            let old = config.redis.keys.with_shards(from);
+            let report = Reshard {
+                old: &old,
+                new: &config.redis.keys,
+            }
+            .run(&mut redis)
+            .await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            let live = &report.lists_of_live_workers;
+            anyhow::ensure!(
+                live.is_empty(),
+                "{} worker(s) of the old layout still alive: run again once they have stopped",
+                live.len()
+            );
+        }
         Command::V25Check => {
             let pool = store::connect(&config.db).await?;
             let mut redis = RedisConnector::connect(&config.redis)

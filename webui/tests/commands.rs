@@ -188,3 +188,37 @@ async fn v25_check_names_each_step_left_and_passes_once_they_are_done() {
         .expect("redis");
     assert!(actions(&found).is_empty(), "{found:?}");
 }
+
+#[tokio::test]
+async fn reshard_moves_what_the_old_shard_count_left_into_the_new_layout() {
+    let (db, redis) = (TestDatabase::new().await, TestRedis::new().await);
+    let mut conn = redis.conn().await;
+    // Left by services that ran with QUEUE_SHARDS=1 (v2.5's names).
+    shared::queue::push_batch(&mut conn, &redis.keys.ingest_queue, &["e1", "e2", "e3"])
+        .await
+        .expect("push");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_webui"))
+        .args(["reshard", "--from", "1"])
+        .env_clear()
+        .envs(env(&db, &redis, &[("QUEUE_SHARDS", "2")]))
+        .output()
+        .expect("webui reshard");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    assert!(out.status.success(), "{report}");
+    assert_eq!(report["queued"], 3, "{report}");
+    let new = redis.keys.with_shards(2);
+    let moved: Vec<String> = redis::cmd("LRANGE")
+        .arg(&new.ingest_queue)
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut conn)
+        .await
+        .expect("LRANGE");
+    assert_eq!(moved, ["e3", "e2", "e1"], "in the order they were queued");
+    let left: u64 = redis::cmd("LLEN")
+        .arg(&redis.keys.ingest_queue)
+        .query_async(&mut conn)
+        .await
+        .expect("LLEN");
+    assert_eq!(left, 0);
+}

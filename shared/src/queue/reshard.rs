@@ -22,7 +22,7 @@ use redis::aio::ConnectionLike;
 const CHUNK: usize = 500;
 
 /// What one run moved, and what it had to leave.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ReshardReport {
     /// Items moved from the old queues and retry sets.
     pub queued: u64,
@@ -47,6 +47,16 @@ impl Reshard<'_> {
         {
             return Ok(report);
         }
+        let (old_first, new_first) = (self.old.shard(0), self.new.shard(0));
+        // The DLQs (and a replay's holding list) live with shard 0, whose tag may differ.
+        for (from, to) in [
+            (&old_first.alerter_dlq, &new_first.alerter_dlq),
+            (&old_first.moog_dlq, &new_first.moog_dlq),
+            (&old_first.dead_letter_queue, &new_first.dead_letter_queue),
+            (&old_first.dlq_replaying, &new_first.dlq_replaying),
+        ] {
+            report.queued += move_list(conn, from, to).await?;
+        }
         let new_shards = self.new.shards();
         for (i, old) in self.old.shards().iter().enumerate() {
             let new = &new_shards[i % new_shards.len()];
@@ -58,6 +68,12 @@ impl Reshard<'_> {
                 let prefix = format!("{}:", old.processing_prefix(role));
                 for list in scan_lists(conn, old.source_queue(role), &prefix).await? {
                     let pod = &list[prefix.len()..];
+                    // Pod names hold neither `{` nor `:`: such a list belongs to another
+                    // layout (or is a holding list); one named alike in both is the
+                    // janitor's.
+                    if pod.contains(['{', ':']) || list == new.processing_list(role, pod) {
+                        continue;
+                    }
                     let alive: bool = redis::cmd("EXISTS")
                         .arg(old.heartbeat(role, pod))
                         .query_async(conn)
@@ -85,6 +101,9 @@ async fn move_list<C: ConnectionLike + Send>(
     from: &str,
     to: &str,
 ) -> redis::RedisResult<u64> {
+    if from == to {
+        return Ok(0);
+    }
     let holding = format!("{from}:resharding");
     let mut moved = 0;
     let left: Vec<Vec<u8>> = redis::cmd("LRANGE")
@@ -132,6 +151,9 @@ async fn move_retries<C: ConnectionLike + Send>(
     from: &str,
     to: &str,
 ) -> redis::RedisResult<u64> {
+    if from == to {
+        return Ok(0);
+    }
     let mut moved = 0;
     loop {
         let chunk: Vec<(Vec<u8>, f64)> = redis::cmd("ZRANGE")

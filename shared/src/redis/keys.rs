@@ -62,7 +62,9 @@ pub struct RedisKeys {
 /// Sharded queues, or a Redis Cluster.
 #[derive(Debug, PartialEq, Eq)]
 struct Layout {
-    /// The names before any tag, from which each shard's are derived.
+    /// The names as given, before [`RedisKeys::laid_out`].
+    original: RedisKeys,
+    /// The names from which each shard's are derived (the shared keys already tagged).
     base: RedisKeys,
     /// One hash tag per shard ([`slots::shard_tags`]).
     tags: Vec<String>,
@@ -109,6 +111,7 @@ impl RedisKeys {
         if shards == 1 && !cluster {
             return self;
         }
+        let original = self.clone();
         let mut base = self;
         base.layout = None;
         let tags = slots::shard_tags(shards);
@@ -125,6 +128,7 @@ impl RedisKeys {
             base.api_keys = tagged(&base.api_keys, "api_keys");
         }
         let layout = Arc::new(Layout {
+            original,
             base,
             tags,
             cluster,
@@ -132,6 +136,15 @@ impl RedisKeys {
         let mut first = layout.base.with_tag(&layout.tags[0]);
         first.layout = Some(layout);
         first
+    }
+
+    /// The same names laid out for `shards` shards, on the same kind of Redis: the layout a
+    /// site had before it changed `QUEUE_SHARDS` (see `crate::queue::reshard`).
+    pub fn with_shards(&self, shards: usize) -> RedisKeys {
+        match &self.layout {
+            None => self.clone().laid_out(shards, false),
+            Some(layout) => layout.original.clone().laid_out(shards, layout.cluster),
+        }
     }
 
     /// How many queue shards there are (1 without sharding).
@@ -378,6 +391,18 @@ mod tests {
         );
         assert!(keys.same_slot(&keys.ingest_queue, &keys.alerter_dlq));
         assert!(!keys.same_slot(&keys.shard(1).ingest_queue, &keys.alerter_dlq));
+    }
+
+    #[test]
+    fn a_layout_can_be_laid_out_again_for_another_shard_count() {
+        let three = RedisKeys::new("site").laid_out(3, true);
+        assert_eq!(three.with_shards(3), three);
+        let one = three.with_shards(1);
+        assert_eq!(one.shard_count(), 1);
+        assert!(one.is_cluster());
+        assert_eq!(one.with_shards(3), three);
+        let plain = RedisKeys::new("site");
+        assert_eq!(plain.with_shards(2).with_shards(1), plain);
     }
 
     #[test]
