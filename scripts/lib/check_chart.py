@@ -184,6 +184,22 @@ def main():
                 trigger = so["spec"]["triggers"][0]
                 if trigger["type"] != "redis-sentinel" or trigger["metadata"].get("sentinelMaster") != "mutt":
                     fail(name, f"{sname}: trigger {trigger}")
+        if name == "cluster":
+            for dname, d in by_kind(objects, "Deployment").items():
+                env = {e["name"]: e for e in d["spec"]["template"]["spec"]["containers"][0]["env"]}
+                if env.get("REDIS_CLUSTER_NODES", {}).get("value") != "redis-0.redis:6379,redis-1.redis:6379,redis-2.redis:6379":
+                    fail(name, f"{dname}: REDIS_CLUSTER_NODES is {env.get('REDIS_CLUSTER_NODES')}")
+            config = by_kind(objects, "ConfigMap").get("mutt-config", {}).get("data", {})
+            if config.get("QUEUE_SHARDS") != "3":
+                fail(name, f"QUEUE_SHARDS in the ConfigMap is {config.get('QUEUE_SHARDS')}")
+            alerter = by_kind(objects, "ScaledObject").get("mutt-alerter")
+            triggers = alerter["spec"]["triggers"] if alerter else []
+            # The shard tags of 3 shards (shared/src/redis/slots.rs; the chart's _shards.tpl).
+            wanted = [f"mutt:ingest_queue:{{{t}}}" for t in ("s0.0", "s1.1", "s2.1")]
+            if [t["metadata"].get("listName") for t in triggers] != wanted or any(
+                t["type"] != "redis-cluster" or t["metadata"].get("listLength") != "1667" for t in triggers
+            ):
+                fail(name, f"the alerter's triggers are not one redis-cluster trigger per shard: {triggers}")
         if name == "inline-secrets":
             secrets = by_kind(objects, "Secret")
             if set(secrets) != {"mutt-keys", "mutt-migrate"}:

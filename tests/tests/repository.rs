@@ -98,6 +98,25 @@ fn the_committed_corpus_is_what_its_generator_makes() {
 }
 
 #[test]
+fn the_charts_shard_tags_are_the_services_own() {
+    let table = std::fs::read_to_string(root().join("helm/mutt/templates/_shards.tpl"))
+        .expect("the chart's shard tags");
+    let mut checked = 0;
+    for line in table.lines().filter(|l| l.starts_with('"')) {
+        let (count, tags) = line.split_once(": ").expect("\"n\": [tags]");
+        let count: usize = count.trim_matches('"').parse().expect("a shard count");
+        let tags: Vec<String> = serde_json::from_str(tags).expect("a list of tags");
+        assert_eq!(
+            tags,
+            shared::redis::slots::shard_tags(count),
+            "{count} shards"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 16);
+}
+
+#[test]
 fn the_rule_engine_is_pure_it_imports_no_io() {
     let dir = root().join("shared/src/rules");
     let io = [

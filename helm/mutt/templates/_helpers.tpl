@@ -67,6 +67,12 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end }}
 {{- end }}
+{{- with .Values.externalRedis.cluster }}
+{{- if .enabled }}
+- name: REDIS_CLUSTER_NODES
+  value: {{ join "," .nodes | quote }}
+{{- end }}
+{{- end }}
 - name: REDIS_HOST
   value: {{ .Values.externalRedis.host | quote }}
 - name: REDIS_PORT
