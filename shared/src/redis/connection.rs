@@ -16,7 +16,7 @@
 use super::conn::RedisConn;
 use super::settings::{RedisConfig, SentinelConfig};
 use redis::aio::ConnectionManagerConfig;
-use redis::cluster::{ClusterClient, ClusterClientBuilder, ClusterConfig};
+use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
 use redis::{
     Client, ConnectionAddr, ErrorKind, IntoConnectionInfo, RedisConnectionInfo, TlsCertificates,
@@ -64,9 +64,10 @@ pub struct RedisConnector {
     sentinel: Option<RedisConfig>,
     /// With `REDIS_PASS_NEXT`: what picks the password of each new connection.
     rotation: Option<RotatingPassword>,
-    /// With `REDIS_CLUSTER_NODES`: the cluster client (then `client` reaches the first
-    /// node, for Pub/Sub, which a cluster relays to every node).
-    cluster: Option<ClusterClient>,
+    /// With `REDIS_CLUSTER_NODES`: the config, from which each connection's cluster client
+    /// is made with its own reply timeout (then `client` reaches the first node, for
+    /// Pub/Sub, which a cluster relays to every node).
+    cluster: Option<RedisConfig>,
 }
 
 impl RedisConnector {
@@ -149,38 +150,15 @@ impl RedisConnector {
     }
 
     async fn connect_cluster(config: &RedisConfig) -> Result<Self, ConnectError> {
-        let addr = config
-            .cluster_nodes
-            .iter()
-            .map(|(host, port)| format!("{host}:{port}"))
-            .collect::<Vec<_>>()
-            .join(",");
+        let addr = cluster_addr(config);
         let to_err = |source| ConnectError::Redis {
             addr: addr.clone(),
             source,
         };
-        let nodes = config
-            .cluster_nodes
-            .iter()
-            .map(|(host, port)| node_addr(config, host, *port));
-        let mut builder = ClusterClientBuilder::new(nodes)
-            .connection_timeout(CONNECT_TIMEOUT)
-            .response_timeout(DEFAULT_RESPONSE_TIMEOUT);
-        if let Some(user) = &config.username {
-            builder = builder.username(user);
-        }
-        if let Some(password) = &config.password {
-            builder = builder.password(password.expose_secret());
-        }
-        if config.tls_enabled {
-            crate::tls::install_crypto_provider();
-            builder = builder.tls(TlsMode::Secure).certs(TlsCertificates {
-                client_tls: None,
-                root_cert: read_ca_cert(config)?,
-            });
-        }
-        let cluster = builder.build().map_err(to_err)?;
-        let mut conn = cluster.get_async_connection().await.map_err(to_err)?;
+        let mut conn = cluster_client(config, DEFAULT_RESPONSE_TIMEOUT)?
+            .get_async_connection()
+            .await
+            .map_err(to_err)?;
         redis::cmd("PING")
             .query_async::<()>(&mut conn)
             .await
@@ -196,7 +174,7 @@ impl RedisConnector {
             addr,
             sentinel: None,
             rotation: None,
-            cluster: Some(cluster),
+            cluster: Some(config.clone()),
         })
     }
 
@@ -283,12 +261,9 @@ impl RedisConnector {
             addr: self.addr.clone(),
             source,
         };
-        if let Some(cluster) = &self.cluster {
-            let config = ClusterConfig::new()
-                .set_connection_timeout(CONNECT_TIMEOUT)
-                .set_response_timeout(response_timeout);
-            return cluster
-                .get_async_connection_with_config(config)
+        if let Some(config) = &self.cluster {
+            return cluster_client(config, response_timeout)?
+                .get_async_connection()
                 .await
                 .map(RedisConn::Cluster)
                 .map_err(to_err);
@@ -313,6 +288,49 @@ impl RedisConnector {
     pub fn redis_client(&self) -> &Client {
         &self.client
     }
+}
+
+/// The cluster's nodes as listed, for messages.
+fn cluster_addr(config: &RedisConfig) -> String {
+    config
+        .cluster_nodes
+        .iter()
+        .map(|(host, port)| format!("{host}:{port}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A client of the cluster whose every request, retries and redirections included, gives
+/// up after `response_timeout` (the cluster client's overall timeout is fixed when it is
+/// built, so a blocking consumer needs a client of its own).
+fn cluster_client(
+    config: &RedisConfig,
+    response_timeout: Duration,
+) -> Result<ClusterClient, ConnectError> {
+    let nodes = config
+        .cluster_nodes
+        .iter()
+        .map(|(host, port)| node_addr(config, host, *port));
+    let mut builder = ClusterClientBuilder::new(nodes)
+        .connection_timeout(CONNECT_TIMEOUT)
+        .response_timeout(response_timeout);
+    if let Some(user) = &config.username {
+        builder = builder.username(user);
+    }
+    if let Some(password) = &config.password {
+        builder = builder.password(password.expose_secret());
+    }
+    if config.tls_enabled {
+        crate::tls::install_crypto_provider();
+        builder = builder.tls(TlsMode::Secure).certs(TlsCertificates {
+            client_tls: None,
+            root_cert: read_ca_cert(config)?,
+        });
+    }
+    builder.build().map_err(|source| ConnectError::Redis {
+        addr: cluster_addr(config),
+        source,
+    })
 }
 
 /// `host:port`, over TLS when Redis is reached over TLS.

@@ -2,7 +2,7 @@
 //!
 //! - `http`: N concurrent keep-alive connections POST single events or batches, as fast as
 //!   possible or at a target rate, for a duration; reports requests/s, events/s, status
-//!   counts and latency percentiles.
+//!   counts and latency percentiles (at a target rate, from when each request was due).
 //! - `syslog-udp` / `syslog-tcp`: send syslog lines at a target rate (or flat out) and, given
 //!   `--redis`, count how many reached the ingest queue (loss = sent − arrived; run it with
 //!   no alerter consuming).
@@ -198,7 +198,14 @@ async fn http(
                 }
                 let body = bodies[i % bodies.len()].clone();
                 i += connections;
-                let sent = Instant::now();
+                // At a target rate, latency counts from when the request was due, so that
+                // a slow answer that delays the next send is counted (no coordinated
+                // omission); flat out, from the send.
+                let sent = if per_connection_interval.is_some() {
+                    next
+                } else {
+                    Instant::now()
+                };
                 let status = match client
                     .post(&url)
                     .header("x-api-key", &key)
