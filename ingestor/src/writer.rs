@@ -16,7 +16,9 @@
 //!
 //! With `QUEUE_SHARDS` > 1, each coalesced write goes to the next shard's queue in turn:
 //! shards fill evenly at any rate, and a write still costs one `LPUSH` (and one `WAIT`,
-//! sent to the same node).
+//! sent to the same node). A write that a shard refuses (its primary failing over, or its
+//! replica not confirming) is tried once more on the next shard before the senders are
+//! answered 503.
 //!
 //! v2.5's dashboard counters `mutt:metrics:{1m,1h,24h}:<bucket>` are added up here per
 //! bucket (the bucket of the moment the write succeeded) and written once a second, one
@@ -177,7 +179,9 @@ async fn run(
                 Err(_) => break,
             }
         }
+        // This write's shard, and the next one to try should that one refuse it.
         let queue = queues[next_shard % queues.len()].clone();
+        let fallback = (queues.len() > 1).then(|| queues[(next_shard + 1) % queues.len()].clone());
         next_shard = next_shard.wrapping_add(1);
         let (mut conn, keys, metrics, counters) = (
             conn.clone(),
@@ -187,9 +191,19 @@ async fn run(
         );
         tokio::spawn(async move {
             metrics.write_batch_events.observe(count as f64);
-            let result = write(&mut conn, &queue, replication, &jobs).await;
+            let mut result = write(&mut conn, &queue, replication, &jobs).await;
             if let Err(WriteError::NotReplicated { .. }) = &result {
                 metrics.replication_timeouts.inc();
+            }
+            if let (Err(error), Some(fallback)) = (&result, fallback) {
+                // A shard whose primary is failing over (or whose replica lags) should not
+                // refuse a third of the site's senders: the events go to the next shard.
+                // If the first write did land after all, they are queued twice, never lost.
+                tracing::debug!(error = %error, queue = %queue, next = %fallback, "a shard refused a write; trying the next");
+                result = write(&mut conn, &fallback, replication, &jobs).await;
+                if let Err(WriteError::NotReplicated { .. }) = &result {
+                    metrics.replication_timeouts.inc();
+                }
             }
             if result.is_ok() {
                 metrics.events_queued.inc_by(count as u64);

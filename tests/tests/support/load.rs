@@ -171,14 +171,15 @@ pub async fn drained(sandbox: &Sandbox) {
 
 /// Sends the events numbered `seqs` as [`send_paced`] does, but as a careful sender does:
 /// a request that is refused (503: not queued, or not known to be safe) is sent again
-/// until it is acknowledged.
+/// until it is acknowledged. Returns how many times a request was refused.
 pub async fn send_until_acknowledged(
     sandbox: &Sandbox,
     run: &str,
     seqs: std::ops::Range<usize>,
     per_request: usize,
     every: Duration,
-) {
+) -> usize {
+    let refused = std::sync::atomic::AtomicUsize::new(0);
     let mut tick = tokio::time::interval(every);
     for start in seqs.clone().step_by(per_request) {
         tick.tick().await;
@@ -199,13 +200,17 @@ pub async fn send_until_acknowledged(
                     .ok()?;
                 match response.status().as_u16() {
                     200 => Some(()),
-                    503 => None,
+                    503 => {
+                        refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        None
+                    }
                     other => panic!("the ingestor answered {other}"),
                 }
             },
         )
         .await;
     }
+    refused.into_inner()
 }
 
 /// What a paced load cost Redis.
