@@ -86,7 +86,10 @@ impl Alerter {
             shards.iter().map(|_| Arc::default()).collect();
         let queues: Vec<ReliableQueue> = shards
             .iter()
-            .map(|shard| ReliableQueue::new(shard, WorkerRole::Alerter, &pod, "alerter"))
+            .map(|shard| {
+                ReliableQueue::new(shard, WorkerRole::Alerter, &pod, "alerter")
+                    .confirmed_by(config.replication)
+            })
             .collect();
         let in_flight = InFlight::default();
         let mut workers = Vec::with_capacity(loops);

@@ -5,7 +5,7 @@ use crate::depth::QueueDepth;
 use crate::http::{self, IngestState};
 use crate::metrics::IngestMetrics;
 use crate::syslog::{self, SyslogContext};
-use crate::writer::{Replication, Writer};
+use crate::writer::Writer;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use prometheus::Registry;
@@ -52,10 +52,7 @@ impl Ingestor {
         let connector = RedisConnector::connect(&config.redis).await?;
         let redis = connector.shared().await?;
         let metrics = IngestMetrics::new(registry);
-        let replication = Replication {
-            replicas: config.ack_replicas,
-            timeout: config.ack_timeout,
-        };
+        let replication = config.replication;
         let (writer, writer_task) = Writer::spawn(
             redis.clone(),
             config.redis.keys.clone(),

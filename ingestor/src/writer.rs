@@ -29,6 +29,7 @@
 use crate::metrics::IngestMetrics;
 use shared::redis::RedisConn;
 use shared::redis::keys::RedisKeys;
+use shared::redis::settings::Replication;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,13 +55,6 @@ pub enum WriteError {
     Stopped,
     #[error("{confirmed} of {wanted} redis replicas confirmed the write in time")]
     NotReplicated { confirmed: u32, wanted: u32 },
-}
-
-/// How many replicas must confirm a write, and how long to wait for them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Replication {
-    pub replicas: u32,
-    pub timeout: Duration,
 }
 
 struct Job {

@@ -107,7 +107,8 @@ impl Forwarder {
         let shards = keys.shards();
         let mut lanes = Vec::with_capacity(shards.len());
         for shard in &shards {
-            let queue = ReliableQueue::new(shard, WorkerRole::Moog, &pod, "moog-forwarder");
+            let queue = ReliableQueue::new(shard, WorkerRole::Moog, &pod, "moog-forwarder")
+                .confirmed_by(config.replication);
             let courier = Arc::new(Courier {
                 endpoint: endpoint.clone(),
                 policy: RetryPolicy {

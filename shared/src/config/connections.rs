@@ -4,7 +4,7 @@
 
 use super::reader::{ConfigError, Env};
 use crate::redis::keys::RedisKeys;
-pub use crate::redis::settings::{RedisConfig, SentinelConfig};
+pub use crate::redis::settings::{RedisConfig, Replication, SentinelConfig};
 use secrecy::SecretString;
 use std::path::PathBuf;
 
@@ -27,6 +27,20 @@ impl SentinelConfig {
             master_name: env.string("REDIS_SENTINEL_MASTER", "mymaster"),
             password: env.secret("REDIS_SENTINEL_PASS")?,
         }))
+    }
+}
+
+impl Replication {
+    /// `INGEST_ACK_REPLICAS` (default 0) and `INGEST_ACK_TIMEOUT_MS` (default 1000).
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            replicas: env.parse("INGEST_ACK_REPLICAS", 0)?,
+            timeout: std::time::Duration::from_millis(env.int_at_least(
+                "INGEST_ACK_TIMEOUT_MS",
+                1000,
+                1,
+            )?),
+        })
     }
 }
 

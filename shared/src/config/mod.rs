@@ -10,7 +10,7 @@ mod process;
 mod reader;
 mod services;
 
-pub use connections::{DbConfig, RedisConfig, SentinelConfig};
+pub use connections::{DbConfig, RedisConfig, Replication, SentinelConfig};
 pub use process::{DynamicConfigSwitch, TelemetryConfig, WorkerIdentity};
 pub use reader::{ConfigError, Env, EnvSource, ProcessEnv};
 pub use services::{

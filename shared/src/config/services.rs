@@ -3,7 +3,9 @@
 //! docs/configuration.md).
 
 use super::reader::{ConfigError, Env};
-use super::{DbConfig, DynamicConfigSwitch, RedisConfig, TelemetryConfig, WorkerIdentity};
+use super::{
+    DbConfig, DynamicConfigSwitch, RedisConfig, Replication, TelemetryConfig, WorkerIdentity,
+};
 use secrecy::SecretString;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -52,11 +54,8 @@ pub struct IngestorConfig {
     pub ingest_api_key: Option<SecretString>,
     pub limits: IngestLimits,
     pub dynamic_config: DynamicConfigSwitch,
-    /// `INGEST_ACK_REPLICAS`: how many Redis replicas must hold a write before a sender is
-    /// answered (0: the primary's answer is enough, v2.5's behaviour).
-    pub ack_replicas: u32,
-    /// `INGEST_ACK_TIMEOUT_MS`: how long a write waits for them (`WAIT`'s timeout).
-    pub ack_timeout: Duration,
+    /// How many Redis replicas must hold a write before a sender is answered.
+    pub replication: Replication,
 }
 
 impl IngestorConfig {
@@ -79,12 +78,7 @@ impl IngestorConfig {
             ingest_api_key: env.secret("INGEST_API_KEY")?,
             limits: IngestLimits::from_env(env)?,
             dynamic_config: DynamicConfigSwitch::from_env(env)?,
-            ack_replicas: env.parse("INGEST_ACK_REPLICAS", 0)?,
-            ack_timeout: Duration::from_millis(env.int_at_least(
-                "INGEST_ACK_TIMEOUT_MS",
-                1000,
-                1,
-            )?),
+            replication: Replication::from_env(env)?,
         })
     }
 }
@@ -94,6 +88,8 @@ impl IngestorConfig {
 pub struct AlerterConfig {
     pub telemetry: TelemetryConfig,
     pub redis: RedisConfig,
+    /// The replicas a dead letter pushed to another node waits for before its removal.
+    pub replication: Replication,
     pub db: DbConfig,
     pub identity: WorkerIdentity,
     pub listen_host: IpAddr,
@@ -131,6 +127,7 @@ impl AlerterConfig {
         Ok(Self {
             telemetry: TelemetryConfig::from_env(env)?,
             redis: RedisConfig::from_env(env, 20)?,
+            replication: Replication::from_env(env)?,
             db: DbConfig::from_env(env)?,
             identity: WorkerIdentity::from_env(env, "alerter"),
             listen_host: listen_host(env)?,
@@ -182,6 +179,8 @@ impl RemediationConfig {
 pub struct ForwarderConfig {
     pub telemetry: TelemetryConfig,
     pub redis: RedisConfig,
+    /// The replicas a dead letter pushed to another node waits for before its removal.
+    pub replication: Replication,
     pub identity: WorkerIdentity,
     pub listen_host: IpAddr,
     pub metrics_port: u16,
@@ -225,6 +224,7 @@ impl ForwarderConfig {
         Ok(Self {
             telemetry: TelemetryConfig::from_env(env)?,
             redis: RedisConfig::from_env(env, 20)?,
+            replication: Replication::from_env(env)?,
             identity: WorkerIdentity::from_env(env, "moog-forwarder"),
             listen_host: listen_host(env)?,
             metrics_port: env.port("METRICS_PORT_MOOG", 8083)?,

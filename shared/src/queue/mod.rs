@@ -32,6 +32,8 @@ pub enum QueueError {
     Redis(#[from] redis::RedisError),
     #[error("item is not a JSON object, so it cannot carry a retry counter")]
     NotAnObject,
+    #[error("{confirmed} of {wanted} redis replicas confirmed the push in time")]
+    NotReplicated { confirmed: u32, wanted: u32 },
 }
 
 /// One raw queue item: the exact bytes, so that acknowledging it (`LREM`) matches, even

@@ -17,6 +17,7 @@
 
 use super::{Failure, Item, QueueError, dead_letter_payload};
 use crate::redis::keys::{RedisKeys, WorkerRole};
+use crate::redis::settings::Replication;
 use chrono::Utc;
 use redis::aio::ConnectionLike;
 use serde_json::Value;
@@ -175,6 +176,8 @@ pub struct ReliableQueue {
     /// Whether one transaction may move an item from the processing list to the DLQ (not
     /// on a cluster, for a shard other than the DLQs' own).
     dlq_beside: bool,
+    /// What a dead letter pushed to the DLQs' node waits for before it is removed here.
+    replication: Replication,
     service: &'static str,
 }
 
@@ -188,10 +191,20 @@ impl ReliableQueue {
         Self {
             source: keys.source_queue(role).to_owned(),
             dlq_beside: keys.same_slot(&processing, &dlq),
+            replication: Replication::default(),
             processing,
             dlq,
             service,
         }
+    }
+
+    /// With replicas to confirm: a dead letter that goes to another node than this
+    /// processing list (a cluster shard other than the DLQs') is removed here only once
+    /// `replication.replicas` replicas of that node hold it, so that a failover there
+    /// cannot take back a push whose removal here survived.
+    pub fn confirmed_by(mut self, replication: Replication) -> Self {
+        self.replication = replication;
+        self
     }
 
     pub fn source(&self) -> &str {
@@ -357,9 +370,11 @@ impl ReliableQueue {
 
     /// Moves `item` from the processing list to the DLQ with its failure metadata:
     /// atomically where the two share a slot; on a cluster shard whose processing lists do
-    /// not share the DLQs' slot, the push first and the removal after, so that a crash in
-    /// between leaves the item in both (it is taken again, and at worst dead-lettered
-    /// twice), never in neither.
+    /// not share the DLQs' slot, the push first (confirmed by replicas, see
+    /// [`ReliableQueue::confirmed_by`]) and the removal after, so that a crash in between
+    /// leaves the item in both (it is taken again, and at worst dead-lettered twice), never
+    /// in neither. A push the replicas do not confirm in time is an error and the item
+    /// stays here, to be dead-lettered again.
     pub async fn dead_letter<C>(
         &self,
         conn: &mut C,
@@ -375,7 +390,20 @@ impl ReliableQueue {
                 .replace_in(conn, &self.dlq, payload.as_bytes(), item)
                 .await;
         }
-        push_batch(conn, &self.dlq, &[payload]).await?;
+        let mut push = redis::pipe();
+        push.cmd("LPUSH").arg(&self.dlq).arg(&payload).ignore();
+        let wanted = self.replication.replicas;
+        if wanted > 0 {
+            let timeout_ms = self.replication.timeout.as_millis().max(1) as u64;
+            // In one pipeline, so that it goes to the node that took the push.
+            push.cmd("WAIT").arg(wanted).arg(timeout_ms);
+        }
+        let confirmed: Vec<u32> = push.query_async(conn).await?;
+        if let Some(&confirmed) = confirmed.first()
+            && confirmed < wanted
+        {
+            return Err(QueueError::NotReplicated { confirmed, wanted });
+        }
         redis::cmd("LREM")
             .arg(&self.processing)
             .arg(-1)

@@ -5,6 +5,7 @@
 use super::keys::RedisKeys;
 use secrecy::SecretString;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// How to reach Redis, and the names of the keys there.
 #[derive(Clone, Debug)]
@@ -51,6 +52,26 @@ impl RedisConfig {
             sentinel: None,
             cluster_nodes: Vec::new(),
             keys,
+        }
+    }
+}
+
+/// `INGEST_ACK_REPLICAS` / `INGEST_ACK_TIMEOUT_MS`: how many replicas must confirm a write
+/// (`WAIT`) before it counts as safe, and how long to wait for them. The ingestor waits
+/// before it answers a sender; a worker waits wherever it pushes an item to one Redis node
+/// before removing it from another (on a cluster, a dead letter from a shard other than
+/// the DLQs' own). `0`: the primary's answer is enough (v2.5's behaviour).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Replication {
+    pub replicas: u32,
+    pub timeout: Duration,
+}
+
+impl Default for Replication {
+    fn default() -> Self {
+        Self {
+            replicas: 0,
+            timeout: Duration::from_secs(1),
         }
     }
 }
