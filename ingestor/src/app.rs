@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a named key's answer is reused: a new or revoked key takes effect within it.
-const NAMED_KEY_CACHE_TTL: Duration = Duration::from_secs(10);
+const NAMED_KEY_CACHE_TTL: Duration = Duration::from_secs(5);
 
 pub struct Ingestor {
     config: IngestorConfig,

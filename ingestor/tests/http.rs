@@ -537,10 +537,23 @@ async fn named_keys_with_the_ingest_scope_are_accepted_and_others_refused() {
             (
                 key_hash("mutt_sender"),
                 holder("syslog-relay", vec![Scope::Ingest]),
+                None,
             ),
             (
                 key_hash("mutt_operator"),
                 holder("noc", vec![Scope::Read, Scope::Admin]),
+                None,
+            ),
+            // Rotated keys: one still in its grace period, one past it.
+            (
+                key_hash("mutt_rotated_in_grace"),
+                holder("relay-old", vec![Scope::Ingest]),
+                Some(chrono::Utc::now() + chrono::Duration::minutes(5)),
+            ),
+            (
+                key_hash("mutt_rotated_past_grace"),
+                holder("relay-older", vec![Scope::Ingest]),
+                Some(chrono::Utc::now() - chrono::Duration::seconds(1)),
             ),
         ],
     )
@@ -570,6 +583,12 @@ async fn named_keys_with_the_ingest_scope_are_accepted_and_others_refused() {
         StatusCode::UNAUTHORIZED,
         "no static key configured"
     );
-    assert_eq!(queued(&redis).await.len(), 1);
+    assert_eq!(send("mutt_rotated_in_grace").await, StatusCode::OK);
+    assert_eq!(
+        send("mutt_rotated_past_grace").await,
+        StatusCode::UNAUTHORIZED,
+        "a rotated key stops at the end of its grace period"
+    );
+    assert_eq!(queued(&redis).await.len(), 2);
     app.stop().await;
 }

@@ -71,12 +71,13 @@ async fn a_dead_letter_to_another_node_is_removed_only_once_a_replica_holds_it()
         cluster.primary_of(&shard.ingest_queue).await,
         Some(dlq_primary)
     );
-    let replication = Replication {
+    // Generous while the replica answers (tests share two cores); short once it cannot.
+    let confirmed = |ms| Replication {
         replicas: 1,
-        timeout: Duration::from_millis(500),
+        timeout: Duration::from_millis(ms),
     };
-    let queue =
-        ReliableQueue::new(&shard, WorkerRole::Alerter, "w", "alerter").confirmed_by(replication);
+    let queue = ReliableQueue::new(&shard, WorkerRole::Alerter, "w", "alerter")
+        .confirmed_by(confirmed(10_000));
     let mut conn = redis.conn().await;
     push_batch(
         &mut conn,
@@ -112,6 +113,7 @@ async fn a_dead_letter_to_another_node_is_removed_only_once_a_replica_holds_it()
     // The DLQs' replica stops confirming: the push is refused as unsafe and the item stays.
     let replica = cluster.replica_of(dlq_primary).await;
     cluster.node(replica).pause();
+    let queue = queue.confirmed_by(confirmed(500));
     let refused = queue
         .dead_letter(&mut conn, &items[1], &Failure::new("poison", 1))
         .await;

@@ -149,7 +149,7 @@ async fn kill_a_lagging_primary_under_load(ack_replicas: &str) -> KillOutcome {
         true,
         &[
             ("INGEST_ACK_REPLICAS", ack_replicas),
-            ("INGEST_ACK_TIMEOUT_MS", "500"),
+            ("INGEST_ACK_TIMEOUT_MS", "2000"),
         ],
         &[],
     )

@@ -48,7 +48,30 @@ pub async fn holder_of(state: &AppState, key: &str) -> Result<Option<KeyHolder>,
             scopes: vec![Scope::Admin],
         }));
     }
-    Ok(api_keys::find_key(&state.pool, key).await?)
+    let holder = api_keys::find_key(&state.pool, key).await?;
+    if holder.is_some() {
+        // For the key list's "last used"; a write only once a minute per key.
+        api_keys::note_use(&state.pool.get().await?, &api_keys::key_hash(key)).await?;
+    }
+    Ok(holder)
+}
+
+/// Whether the key whose SHA-256 is `hash` still works: the static key while it is
+/// configured, a named key while it is active.
+pub async fn key_works(state: &AppState, hash: &str) -> Result<bool, ApiError> {
+    if hash.is_empty() {
+        return Ok(false);
+    }
+    if let Some(static_key) = &state.static_key
+        && bool::from(
+            api_keys::key_hash(static_key.expose_secret())
+                .as_bytes()
+                .ct_eq(hash.as_bytes()),
+        )
+    {
+        return Ok(true);
+    }
+    Ok(api_keys::is_active(&state.pool.get().await?, hash).await?)
 }
 
 /// The caller, if their key allows `needed`: 401 without a valid key, 403 without the scope.

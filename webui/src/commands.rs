@@ -1,20 +1,21 @@
 //! The `webui` subcommands that run once and exit: what the local stack, the Helm
 //! migration hook and operators call.
 
+use crate::service::keys;
 use anyhow::Context;
 use shared::config::{Env, EnvSource, WebuiConfig};
 use shared::queue::dead_letter::{Dlq, DlqName};
 use shared::queue::reshard::Reshard;
 use shared::redis::connection::RedisConnector;
 use shared::store;
-use shared::store::api_keys::{self, Scope};
+use shared::store::api_keys::{KeyHolder, Scope};
 
 /// What `webui` was asked to do.
 #[derive(Clone, Debug, PartialEq, Eq, clap::Subcommand)]
 pub enum Command {
     /// Serve the web UI and JSON API on SERVER_PORT_WEBUI until SIGTERM/SIGINT.
     Serve,
-    /// Create a named API key and print it once, alone on stdout.
+    /// Create a named API key and print it once, alone on stdout (audited).
     CreateKey {
         #[arg(long)]
         name: String,
@@ -22,6 +23,9 @@ pub enum Command {
         #[arg(long, value_delimiter = ',', required = true)]
         scopes: Vec<String>,
     },
+    /// List, revoke or rotate the named API keys (audited; no key is ever shown again).
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Apply pending migrations, create audit partitions for this month and the next
     /// RETENTION_PRECREATE_MONTHS, then exit.
     Migrate,
@@ -51,6 +55,29 @@ pub enum Command {
         /// The QUEUE_SHARDS the site had before.
         #[arg(long)]
         from: usize,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, clap::Subcommand)]
+pub enum KeysCommand {
+    /// Every key, newest first, as JSON lines: name, scopes, created, creator, last use,
+    /// when it stopped (or stops) working. Never the key.
+    List,
+    /// Stop every active key of this name now (a rotated one in its grace period too).
+    Revoke {
+        name: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Give the key a successor, printed once alone on stdout, that works at once; the old
+    /// key keeps working for the grace period.
+    Rotate {
+        name: String,
+        /// How long the old key keeps working (default 0: it stops now).
+        #[arg(long, default_value_t = 0)]
+        grace_seconds: u64,
+        #[arg(long)]
+        reason: Option<String>,
     },
 }
 
@@ -98,20 +125,48 @@ pub async fn run(command: Command, env: &dyn EnvSource) -> anyhow::Result<()> {
                     })
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            let pool = store::connect(&config.db).await?;
-            store::check_schema(&pool).await?;
-            let key = api_keys::create_key(&pool, &name, &scopes).await?;
-            eprintln!("created key {name:?} with scopes {scopes:?}; it is shown only now:");
-            println!("{key}");
-            // The ingestor reads keys from Redis; a running web UI would mirror it within a
-            // minute, this makes it usable at once.
-            let mut redis = RedisConnector::connect(&config.redis)
-                .await?
-                .shared()
-                .await?;
-            shared::redis::api_key_mirror::mirror(&pool, &mut redis, &config.redis.keys)
+            let state = cli_state(&config).await?;
+            // Mirrored to Redis at once: the ingestors take it within seconds.
+            let made = keys::create(&state, &cli_caller(), &name, &scopes, None)
                 .await
-                .context("mirroring the keys to Redis (run `webui serve` to retry)")?;
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            eprintln!("created key {name:?} with scopes {scopes:?}; it is shown only now:");
+            println!("{}", made.key);
+        }
+        Command::Keys(action) => {
+            let state = cli_state(&config).await?;
+            let caller = cli_caller();
+            let failed = |e: crate::error::ApiError| anyhow::anyhow!("{e}");
+            match action {
+                KeysCommand::List => {
+                    for key in keys::list(&state, &caller).await.map_err(failed)? {
+                        println!("{}", serde_json::to_string(&key)?);
+                    }
+                }
+                KeysCommand::Revoke { name, reason } => {
+                    let revoked = keys::revoke(&state, &caller, &name, reason.as_deref())
+                        .await
+                        .map_err(failed)?;
+                    eprintln!("revoked {} key(s) named {name:?}", revoked.len());
+                }
+                KeysCommand::Rotate {
+                    name,
+                    grace_seconds,
+                    reason,
+                } => {
+                    let grace = std::time::Duration::from_secs(grace_seconds);
+                    anyhow::ensure!(grace <= keys::MAX_GRACE, "--grace-seconds: at most 30 days");
+                    let made = keys::rotate(&state, &caller, &name, grace, reason.as_deref())
+                        .await
+                        .map_err(failed)?;
+                    if let Some(until) = made.old_key_until {
+                        eprintln!(
+                            "rotated {name:?}; the old key works until {until}; the new one is shown only now:"
+                        );
+                    }
+                    println!("{}", made.key);
+                }
+            }
         }
         Command::Migrate => {
             let pool = store::connect(&config.db).await?;
@@ -213,6 +268,32 @@ pub async fn run(command: Command, env: &dyn EnvSource) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The service layer's state for a one-off command.
+async fn cli_state(config: &WebuiConfig) -> anyhow::Result<crate::service::AppState> {
+    let pool = store::connect(&config.db).await?;
+    store::check_schema(&pool).await?;
+    let redis = RedisConnector::connect(&config.redis)
+        .await?
+        .shared()
+        .await?;
+    Ok(crate::service::AppState::new(config, pool, redis))
+}
+
+/// Who a command's audit rows name: the operator at the host, with the admin's rights the
+/// host's configuration gives them anyway.
+fn cli_caller() -> crate::service::Caller {
+    crate::service::Caller::new(
+        KeyHolder {
+            name: CLI_CALLER.into(),
+            scopes: vec![Scope::Admin],
+        },
+        shared::event::correlation_id(None),
+    )
+}
+
+/// The name audits record for changes made with a `webui` subcommand.
+pub const CLI_CALLER: &str = "webui-cli";
 
 fn dlq_name(name: &str) -> anyhow::Result<DlqName> {
     DlqName::parse(name)

@@ -102,12 +102,6 @@ impl From<redis::RedisError> for ApiError {
     }
 }
 
-impl From<shared::store::api_keys::KeyError> for ApiError {
-    fn from(e: shared::store::api_keys::KeyError) -> Self {
-        Self::Unavailable(format!("api keys: {e}"))
-    }
-}
-
 pub type ApiResult<T = HttpResponse> = Result<T, ApiError>;
 
 #[cfg(test)]

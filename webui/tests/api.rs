@@ -358,9 +358,10 @@ async fn keys_are_checked_and_scopes_enforced() {
 
     // A named admin key writes under its own name.
     let ops = shared::store::api_keys::create_key(
-        &ui.db.pool,
+        &ui.db.pool.get().await.expect("a connection"),
         "ops-team",
         &[shared::store::api_keys::Scope::Admin],
+        "test",
     )
     .await
     .expect("key");
@@ -1266,5 +1267,162 @@ async fn the_dashboard_data_has_wall_clock_rates_queue_depths_and_the_breaker_st
     ] {
         assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
     }
+    ui.stop().await;
+}
+
+#[tokio::test]
+async fn keys_are_listed_without_their_text_audited_rotated_with_grace_and_revoked() {
+    use shared::redis::api_key_mirror::lookup;
+    let ui = Ui::start().await;
+    let mut redis = ui.redis.conn().await;
+
+    // Created through the API: the text once, in this answer only.
+    let (code, made) = answer(
+        ui.admin(Method::POST, "/api/v2/keys")
+            .json(&json!({"name": "relay", "scopes": ["ingest"], "reason": "new relay"}))
+            .send()
+            .await
+            .expect("post"),
+    )
+    .await;
+    assert_eq!(code, 201, "{made}");
+    let first = made["key"].as_str().expect("the key").to_owned();
+    // Mirrored at once: the ingestors' directory knows it.
+    assert!(
+        lookup(&mut redis, &ui.redis.keys, &first)
+            .await
+            .expect("lookup")
+            .is_some()
+    );
+
+    let listed = ui
+        .admin(Method::GET, "/api/v2/keys")
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("body");
+    let hash = shared::store::api_keys::key_hash(&first);
+    assert!(listed.contains("\"relay\""), "{listed}");
+    assert!(
+        !listed.contains(&first) && !listed.contains(&hash),
+        "no key material: {listed}"
+    );
+    let list: Value = serde_json::from_str(&listed).expect("JSON");
+    let relay = list["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .find(|k| k["name"] == "relay")
+        .expect("relay listed");
+    assert_eq!(relay["scopes"], json!(["ingest"]));
+    assert_eq!(relay["created_by"], "webui-api-key");
+    assert_eq!(relay["active"], true);
+
+    // Rotated with a 2 s grace: the new key works at once, the old one until the grace ends.
+    let (code, rotated) = answer(
+        ui.admin(Method::POST, "/api/v2/keys/relay/rotate")
+            .json(&json!({"grace_seconds": 2}))
+            .send()
+            .await
+            .expect("post"),
+    )
+    .await;
+    assert_eq!(code, 201, "{rotated}");
+    let second = rotated["key"].as_str().expect("the new key").to_owned();
+    assert!(rotated["old_key_until"].is_string(), "{rotated}");
+    assert!(
+        lookup(&mut redis, &ui.redis.keys, &second)
+            .await
+            .expect("lookup")
+            .is_some()
+    );
+    assert!(
+        lookup(&mut redis, &ui.redis.keys, &first)
+            .await
+            .expect("lookup")
+            .is_some()
+    );
+    shared::testing::eventually(
+        std::time::Duration::from_secs(10),
+        "the old key to stop at the end of its grace",
+        || {
+            let (mut redis, keys, first) = (redis.clone(), ui.redis.keys.clone(), first.clone());
+            async move {
+                lookup(&mut redis, &keys, &first)
+                    .await
+                    .ok()?
+                    .is_none()
+                    .then_some(())
+            }
+        },
+    )
+    .await;
+
+    // Revoked: the directory drops it at once.
+    let (code, revoked) = answer(
+        ui.admin(Method::DELETE, "/api/v2/keys/relay")
+            .json(&json!({"reason": "relay retired"}))
+            .send()
+            .await
+            .expect("delete"),
+    )
+    .await;
+    assert_eq!(code, 200, "{revoked}");
+    assert!(
+        lookup(&mut redis, &ui.redis.keys, &second)
+            .await
+            .expect("lookup")
+            .is_none()
+    );
+
+    // Each change audited, under the caller's name, without key material.
+    let audits = ui
+        .count(
+            "SELECT count(*) FROM config_audit_log WHERE table_name = 'api_keys' \
+             AND changed_by = 'webui-api-key'",
+        )
+        .await;
+    assert_eq!(audits, 3, "create, rotate, revoke");
+    let leaked = ui
+        .count(&format!(
+            "SELECT count(*) FROM config_audit_log WHERE table_name = 'api_keys' AND \
+             (coalesce(old_values::text, '') || coalesce(new_values::text, '')) ~ '{}|{}|{}'",
+            first, second, hash
+        ))
+        .await;
+    assert_eq!(leaked, 0);
+
+    // Clear errors, and only for admins.
+    let (code, body) = answer(
+        ui.admin(Method::POST, "/api/v2/keys")
+            .json(&json!({"name": "x", "scopes": ["root"]}))
+            .send()
+            .await
+            .expect("post"),
+    )
+    .await;
+    assert_eq!(code, 400, "{body}");
+    assert!(
+        body["error"].as_str().expect("error").contains("scopes"),
+        "{body}"
+    );
+    let (code, _) = answer(
+        ui.admin(Method::DELETE, "/api/v2/keys/nobody")
+            .send()
+            .await
+            .expect("delete"),
+    )
+    .await;
+    assert_eq!(code, 404);
+    let (code, _) = answer(
+        ui.request(Method::GET, "/api/v2/keys", Some(&ui.read_key))
+            .send()
+            .await
+            .expect("get"),
+    )
+    .await;
+    assert_eq!(code, 403);
     ui.stop().await;
 }

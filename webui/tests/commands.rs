@@ -222,3 +222,78 @@ async fn reshard_moves_what_the_old_shard_count_left_into_the_new_layout() {
         .expect("LLEN");
     assert_eq!(left, 0);
 }
+
+#[tokio::test]
+async fn keys_are_listed_rotated_and_revoked_from_the_command_line_and_audited() {
+    let (db, redis) = (TestDatabase::new().await, TestRedis::new().await);
+    let webui = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_webui"))
+            .args(args)
+            .env_clear()
+            .envs(env(&db, &redis, &[]))
+            .output()
+            .expect("webui")
+    };
+    let made = webui(&["create-key", "--name", "relay", "--scopes", "ingest"]);
+    assert!(made.status.success());
+    let first = String::from_utf8(made.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned();
+
+    let rotated = webui(&["keys", "rotate", "relay", "--grace-seconds", "600"]);
+    assert!(rotated.status.success(), "{rotated:?}");
+    let second = String::from_utf8(rotated.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned();
+    assert!(
+        second.starts_with("mutt_") && second != first,
+        "the new key alone on stdout"
+    );
+
+    let listed = webui(&["keys", "list"]);
+    let lines: Vec<serde_json::Value> = String::from_utf8(listed.stdout)
+        .expect("utf-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .all(|k| k["name"] == "relay" && k["active"] == true)
+    );
+    let text = format!("{lines:?}");
+    assert!(
+        !text.contains(&first) && !text.contains(&second),
+        "no key material"
+    );
+
+    let revoked = webui(&["keys", "revoke", "relay", "--reason", "relay retired"]);
+    assert!(revoked.status.success(), "{revoked:?}");
+    let conn = db.pool.get().await.expect("connection");
+    let active: i64 = conn
+        .query_one(
+            "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL OR revoked_at > now()",
+            &[],
+        )
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(active, 0);
+    let audited: Vec<String> = conn
+        .query(
+            "SELECT operation FROM config_audit_log WHERE table_name = 'api_keys' \
+             AND changed_by = 'webui-cli' ORDER BY id",
+            &[],
+        )
+        .await
+        .expect("audit")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(audited, ["CREATE", "UPDATE", "DELETE"]);
+    let unknown = webui(&["keys", "revoke", "nobody"]);
+    assert_eq!(unknown.status.code(), Some(1));
+}

@@ -447,3 +447,52 @@ async fn a_read_only_key_sees_no_write_controls_and_cannot_post_changes() {
     assert!(page.contains("Matches rule"), "{page}");
     ui.stop().await;
 }
+
+#[tokio::test]
+async fn revoking_a_key_ends_its_sessions_and_the_keys_page_shows_a_new_key_once() {
+    let ui = Ui::start().await;
+    let mut admin = Browser::new(&ui);
+    let csrf = admin.sign_in(ADMIN_KEY).await;
+    let (status, made) = admin
+        .post(
+            "/keys/create",
+            &[
+                ("csrf", csrf.as_str()),
+                ("name", "night-shift"),
+                ("scopes", "read"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{made}");
+    let key = made
+        .split("<code>")
+        .nth(1)
+        .and_then(|rest| rest.split("</code>").next())
+        .expect("the new key on the page")
+        .to_owned();
+    assert!(key.starts_with("mutt_"), "{key}");
+    let (_, listed) = admin.get("/keys").await;
+    assert!(
+        listed.contains("night-shift") && !listed.contains(&key),
+        "shown once only"
+    );
+
+    // An operator signs in with it; once it is revoked, their next page asks to sign in.
+    let mut operator = Browser::new(&ui);
+    operator.sign_in(&key).await;
+    assert_eq!(operator.get("/rules").await.0, 200);
+    let (status, _) = admin
+        .post(
+            "/keys/revoke",
+            &[("csrf", csrf.as_str()), ("name", "night-shift")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (status, location) = operator.get("/rules").await;
+    assert_eq!(
+        (status, location.as_str()),
+        (303, "/login"),
+        "the session ended"
+    );
+    ui.stop().await;
+}

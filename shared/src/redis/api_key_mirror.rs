@@ -1,14 +1,17 @@
 //! The named API keys, mirrored into Redis for services that must not depend on
 //! PostgreSQL to accept events (the ingestor keeps taking events while PostgreSQL is down).
 //!
-//! The web UI writes the directory ([`mirror`]: every active key's SHA-256 → its name and
-//! scopes, replaced atomically) when a key is created and every minute while it serves;
-//! the ingestor reads it through a [`KeyCache`], so a request costs no Redis round trip
-//! once its key has been seen, and a key created or revoked takes effect within the
-//! cache's lifetime.
+//! The web UI writes the directory ([`mirror`]: every active key's SHA-256 → its name,
+//! scopes and, for a rotated key, the end of its grace period; replaced atomically) when a
+//! key is created, revoked or rotated, and every minute while it serves; the ingestor
+//! reads it through a [`KeyCache`], so a request costs no Redis round trip once its key has
+//! been seen, and a key created or revoked takes effect within the cache's lifetime. A
+//! rotated key stops at the end of its grace period by the entry's own `until`, whenever
+//! the directory is next written.
 
 use crate::redis::keys::RedisKeys;
 use crate::store::api_keys::{KeyHolder, key_hash};
+use chrono::{DateTime, Utc};
 use redis::aio::ConnectionLike;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -48,17 +51,30 @@ pub async fn mirror_periodically<C: ConnectionLike + Send>(
     }
 }
 
-/// Replaces the directory with `holders` (hash → holder) in one atomic step.
+/// One entry of the directory: the holder, and when a rotated key stops working.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Entry {
+    #[serde(flatten)]
+    holder: KeyHolder,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    until: Option<DateTime<Utc>>,
+}
+
+/// Replaces the directory with `holders` (hash → holder, end of grace) in one atomic step.
 pub async fn publish<C: ConnectionLike + Send>(
     conn: &mut C,
     keys: &RedisKeys,
-    holders: &[(String, KeyHolder)],
+    holders: &[(String, KeyHolder, Option<DateTime<Utc>>)],
 ) -> redis::RedisResult<()> {
     let staging = format!("{}:staging", keys.api_keys);
     let mut pipe = redis::pipe();
     pipe.atomic().del(&staging);
-    for (hash, holder) in holders {
-        let value = serde_json::to_string(holder).expect("a key holder serialises");
+    for (hash, holder, until) in holders {
+        let entry = Entry {
+            holder: holder.clone(),
+            until: *until,
+        };
+        let value = serde_json::to_string(&entry).expect("a key holder serialises");
         pipe.hset(&staging, hash, value);
     }
     if holders.is_empty() {
@@ -80,7 +96,34 @@ pub async fn lookup<C: ConnectionLike + Send>(
         .arg(key_hash(key))
         .query_async(conn)
         .await?;
-    Ok(value.and_then(|v| serde_json::from_str(&v).ok()))
+    let entry: Option<Entry> = value.and_then(|v| serde_json::from_str(&v).ok());
+    Ok(entry
+        .filter(|e| e.until.is_none_or(|until| until > Utc::now()))
+        .map(|e| e.holder))
+}
+
+/// The hash (key SHA-256 → RFC 3339 time) where services that check keys against the
+/// directory note when each was last used.
+fn last_used_key(keys: &RedisKeys) -> String {
+    format!("{}:last_used", keys.api_keys)
+}
+
+/// When each key (by SHA-256) was last seen by a service that reads the directory.
+pub async fn last_used<C: ConnectionLike + Send>(
+    conn: &mut C,
+    keys: &RedisKeys,
+) -> redis::RedisResult<HashMap<String, DateTime<Utc>>> {
+    let noted: HashMap<String, String> = redis::cmd("HGETALL")
+        .arg(last_used_key(keys))
+        .query_async(conn)
+        .await?;
+    Ok(noted
+        .into_iter()
+        .filter_map(|(hash, at)| {
+            let at = DateTime::parse_from_rfc3339(&at).ok()?;
+            Some((hash, at.with_timezone(&Utc)))
+        })
+        .collect())
 }
 
 /// Answers seen within `ttl`, by key hash (never the key itself), unknown keys included so
@@ -115,6 +158,16 @@ impl KeyCache {
             return Ok(holder.clone());
         }
         let holder = lookup(conn, keys, key).await?;
+        if holder.is_some() {
+            // For the key list's "last used": once per cache lifetime per key, not per
+            // request. A failure costs only that note.
+            let _: redis::RedisResult<()> = redis::cmd("HSET")
+                .arg(last_used_key(keys))
+                .arg(&hash)
+                .arg(Utc::now().to_rfc3339())
+                .query_async(conn)
+                .await;
+        }
         let mut entries = self.lock();
         if entries.len() >= MAX_ENTRIES {
             entries.clear();

@@ -1,9 +1,18 @@
-//! Named API keys with scopes: created by `webui create-key`, stored as SHA-256
-//! hashes, looked up by hash. The key text exists only in the creator's terminal.
+//! Named API keys with scopes: created by `webui create-key` (or the key API), stored as
+//! SHA-256 hashes, looked up by hash. The key text exists only in the creator's terminal.
+//!
+//! A key is active while `revoked_at` is unset or still ahead: revoking sets it to now,
+//! rotating sets the old key's to the end of a grace period and creates a new key of the
+//! same name and scopes.
 
-use deadpool_postgres::Pool;
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{GenericClient, Pool};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::time::Duration;
+
+/// The SQL condition of an active key.
+const ACTIVE: &str = "(revoked_at IS NULL OR revoked_at > now())";
 
 /// What a key may do. `admin` includes `read`; `ingest` is separate (senders must not read
 /// the configuration, operators' keys need not ingest).
@@ -78,6 +87,8 @@ pub enum KeyError {
     NameTaken(String),
     #[error("key names are 1 to 100 characters")]
     BadName,
+    #[error("no active key is named {0:?}")]
+    NotFound(String),
     #[error(transparent)]
     Db(#[from] tokio_postgres::Error),
     #[error(transparent)]
@@ -85,7 +96,12 @@ pub enum KeyError {
 }
 
 /// Creates a key; returns its text (shown once, never stored).
-pub async fn create_key(pool: &Pool, name: &str, scopes: &[Scope]) -> Result<String, KeyError> {
+pub async fn create_key(
+    client: &impl GenericClient,
+    name: &str,
+    scopes: &[Scope],
+    created_by: &str,
+) -> Result<String, KeyError> {
     if name.trim().is_empty() || name.chars().count() > 100 {
         return Err(KeyError::BadName);
     }
@@ -96,11 +112,10 @@ pub async fn create_key(pool: &Pool, name: &str, scopes: &[Scope]) -> Result<Str
     let mut names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
     names.sort_unstable();
     names.dedup();
-    let conn = pool.get().await?;
-    match conn
+    match client
         .execute(
-            "INSERT INTO api_keys (name, key_sha256, scopes) VALUES ($1, $2, $3)",
-            &[&name, &key_hash(&key), &names],
+            "INSERT INTO api_keys (name, key_sha256, scopes, created_by) VALUES ($1, $2, $3, $4)",
+            &[&name, &key_hash(&key), &names, &created_by],
         )
         .await
     {
@@ -112,12 +127,133 @@ pub async fn create_key(pool: &Pool, name: &str, scopes: &[Scope]) -> Result<Str
     }
 }
 
+/// What an operator sees of a key: never its text or hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct KeyInfo {
+    pub id: i32,
+    /// For matching notes of use; never shown.
+    #[serde(skip)]
+    pub key_sha256: String,
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    pub created_at: DateTime<Utc>,
+    pub created_by: Option<String>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// When it stopped, or (after a rotation) stops, working.
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub active: bool,
+}
+
+/// Every key, newest first, active or not.
+pub async fn list_keys(client: &impl GenericClient) -> Result<Vec<KeyInfo>, KeyError> {
+    let rows = client
+        .query(
+            &format!(
+                "SELECT id, name, scopes, created_at, created_by, last_used_at, revoked_at, {ACTIVE}, \
+                 key_sha256 FROM api_keys ORDER BY id DESC"
+            ),
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let scopes: Vec<String> = row.get(2);
+            KeyInfo {
+                id: row.get(0),
+                name: row.get(1),
+                scopes: scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
+                created_at: row.get(3),
+                created_by: row.get(4),
+                last_used_at: row.get(5),
+                revoked_at: row.get(6),
+                active: row.get(7),
+                key_sha256: row.get(8),
+            }
+        })
+        .collect())
+}
+
+/// Stops every active key named `name` now (a rotated one in its grace period too);
+/// returns what they were.
+pub async fn revoke_key(client: &impl GenericClient, name: &str) -> Result<Vec<KeyInfo>, KeyError> {
+    let rows = client
+        .query(
+            &format!(
+                "UPDATE api_keys SET revoked_at = now() WHERE name = $1 AND {ACTIVE} RETURNING id"
+            ),
+            &[&name],
+        )
+        .await?;
+    if rows.is_empty() {
+        return Err(KeyError::NotFound(name.to_owned()));
+    }
+    let ids: Vec<i32> = rows.iter().map(|r| r.get(0)).collect();
+    Ok(list_keys(client)
+        .await?
+        .into_iter()
+        .filter(|k| ids.contains(&k.id))
+        .collect())
+}
+
+/// Gives the key named `name` a successor with the same scopes, which works at once; the
+/// old key keeps working for `grace`. Returns the new key's text and the old key.
+pub async fn rotate_key(
+    client: &impl GenericClient,
+    name: &str,
+    grace: Duration,
+    rotated_by: &str,
+) -> Result<(String, KeyInfo), KeyError> {
+    let grace_ms = i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
+    let old = client
+        .query_opt(
+            "UPDATE api_keys SET revoked_at = now() + make_interval(secs => $2::float8 / 1000) \
+             WHERE name = $1 AND revoked_at IS NULL RETURNING id, scopes",
+            &[&name, &(grace_ms as f64)],
+        )
+        .await?
+        .ok_or_else(|| KeyError::NotFound(name.to_owned()))?;
+    let (id, scopes): (i32, Vec<String>) = (old.get(0), old.get(1));
+    let scopes: Vec<Scope> = scopes.iter().filter_map(|s| Scope::parse(s)).collect();
+    let key = create_key(client, name, &scopes, rotated_by).await?;
+    let old = list_keys(client)
+        .await?
+        .into_iter()
+        .find(|k| k.id == id)
+        .expect("the rotated key is listed");
+    Ok((key, old))
+}
+
+/// Notes that the key with hash `hash` was used now: at most once a minute per key, so a
+/// busy caller costs an index lookup, not a write, per request.
+pub async fn note_use(client: &impl GenericClient, hash: &str) -> Result<(), KeyError> {
+    client
+        .execute(
+            "UPDATE api_keys SET last_used_at = now() WHERE key_sha256 = $1 \
+             AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
+            &[&hash],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Whether the key with hash `hash` is active.
+pub async fn is_active(client: &impl GenericClient, hash: &str) -> Result<bool, KeyError> {
+    Ok(client
+        .query_opt(
+            &format!("SELECT 1 FROM api_keys WHERE key_sha256 = $1 AND {ACTIVE}"),
+            &[&hash],
+        )
+        .await?
+        .is_some())
+}
+
 /// The active key whose text is `key`, if any.
 pub async fn find_key(pool: &Pool, key: &str) -> Result<Option<KeyHolder>, KeyError> {
     let conn = pool.get().await?;
     let row = conn
         .query_opt(
-            "SELECT name, scopes FROM api_keys WHERE key_sha256 = $1 AND revoked_at IS NULL",
+            &format!("SELECT name, scopes FROM api_keys WHERE key_sha256 = $1 AND {ACTIVE}"),
             &[&key_hash(key)],
         )
         .await?;
@@ -130,12 +266,17 @@ pub async fn find_key(pool: &Pool, key: &str) -> Result<Option<KeyHolder>, KeyEr
     }))
 }
 
-/// Every active key as (hash, holder): what `crate::redis::api_key_mirror::publish` mirrors.
-pub async fn active_keys(pool: &Pool) -> Result<Vec<(String, KeyHolder)>, KeyError> {
+/// Every active key as (hash, holder, end of its grace period if rotated): what
+/// `crate::redis::api_key_mirror::publish` mirrors.
+pub async fn active_keys(
+    pool: &Pool,
+) -> Result<Vec<(String, KeyHolder, Option<DateTime<Utc>>)>, KeyError> {
     let conn = pool.get().await?;
     let rows = conn
         .query(
-            "SELECT key_sha256, name, scopes FROM api_keys WHERE revoked_at IS NULL ORDER BY id",
+            &format!(
+                "SELECT key_sha256, name, scopes, revoked_at FROM api_keys WHERE {ACTIVE} ORDER BY id"
+            ),
             &[],
         )
         .await?;
@@ -149,6 +290,7 @@ pub async fn active_keys(pool: &Pool) -> Result<Vec<(String, KeyHolder)>, KeyErr
                     name: row.get(1),
                     scopes: scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
                 },
+                row.get(3),
             )
         })
         .collect())

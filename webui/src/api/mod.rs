@@ -10,6 +10,7 @@ mod config;
 mod dashboard;
 mod dlq;
 mod hosts;
+mod keys;
 mod rules;
 pub(crate) mod system;
 mod usage;
@@ -55,6 +56,7 @@ pub fn mount(cfg: &mut web::ServiceConfig) {
                 .configure(system::routes)
                 .configure(rules::routes)
                 .configure(hosts::routes)
+                .configure(keys::routes)
                 .configure(dlq::routes)
                 .configure(audit::routes)
                 .configure(config::routes)

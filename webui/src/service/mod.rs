@@ -16,6 +16,7 @@ pub mod dashboard;
 pub mod dlq;
 pub mod fields;
 pub mod hosts;
+pub mod keys;
 pub mod paging;
 pub mod rules;
 mod state;

@@ -12,6 +12,7 @@ mod config;
 mod dashboard;
 mod dlq;
 mod hosts;
+mod keys;
 mod lists;
 mod rules;
 pub mod session;
@@ -41,6 +42,7 @@ pub fn mount(cfg: &mut web::ServiceConfig) {
     .configure(dashboard::routes)
     .configure(rules::routes)
     .configure(hosts::routes)
+    .configure(keys::routes)
     .configure(lists::routes)
     .configure(config::routes)
     .configure(dlq::routes);

@@ -33,6 +33,11 @@ pub const SESSION_TTL: std::time::Duration = std::time::Duration::from_secs(8 * 
 pub struct Session {
     pub holder: KeyHolder,
     pub csrf: String,
+    /// The SHA-256 of the key signed in with: the session lasts only while that key works,
+    /// so revoking a key (or the end of a rotation's grace) ends its sessions. Empty in
+    /// sessions of earlier versions, which must sign in again.
+    #[serde(default)]
+    pub key_sha256: String,
 }
 
 /// The signed-in operator of this request; extracting it fails with a redirect to the
@@ -48,6 +53,11 @@ impl Viewer {
 
     pub fn can_write(&self) -> bool {
         self.session.holder.may(Scope::Admin)
+    }
+
+    /// The viewer as the caller of a read (a page, no form to check).
+    pub fn reading(&self, req: &HttpRequest) -> Caller {
+        Caller::new(self.session.holder.clone(), correlation_id(req))
     }
 
     /// The viewer as the caller of a form post, once the form's CSRF token matches the
@@ -80,6 +90,9 @@ impl FromRequest for Viewer {
                 .ok_or_else(|| UiError::Api(ApiError::Internal("no app state".into())))?;
             let token = req.cookie(SESSION_COOKIE).ok_or(UiError::SignIn)?;
             let session = load(state, token.value()).await?.ok_or(UiError::SignIn)?;
+            if !crate::auth::key_works(state, &session.key_sha256).await? {
+                return Err(UiError::SignIn);
+            }
             Ok(Viewer { session })
         })
     }
@@ -93,16 +106,19 @@ async fn load(state: &AppState, token: &str) -> Result<Option<Session>, ApiError
     Ok(stored.and_then(|s| serde_json::from_str(&s).ok()))
 }
 
-/// Starts a session for `holder`; returns the cookie that names it.
+/// Starts a session for `holder`, who signed in with `key`; returns the cookie that names
+/// it.
 pub async fn start(
     state: &AppState,
     holder: KeyHolder,
+    key: &str,
     req: &HttpRequest,
 ) -> Result<Cookie<'static>, ApiError> {
     let token = generate_key();
     let session = Session {
         holder,
         csrf: generate_key(),
+        key_sha256: key_hash(key),
     };
     let _: () = redis::cmd("SET")
         .arg(state.keys.webui_session(&key_hash(&token)))

@@ -58,7 +58,7 @@ async fn sign_in(req: HttpRequest, state: web::Data<AppState>, form: super::Form
         ));
     };
     tracing::info!(user = %holder.name, "signed in to the web UI");
-    let cookie = session::start(&state, holder, &req).await?;
+    let cookie = session::start(&state, holder, key, &req).await?;
     let mut response = redirect("/");
     response.add_cookie(&cookie).expect("a valid cookie");
     response
@@ -87,7 +87,7 @@ pub async fn key_in_query(
     let Some(holder) = holder_of(state, key).await?.filter(|h| h.may(Scope::Read)) else {
         return Ok(Some(redirect("/login")));
     };
-    let cookie = session::start(state, holder, req).await?;
+    let cookie = session::start(state, holder, key, req).await?;
     let mut response = redirect(req.path());
     response.add_cookie(&cookie).expect("a valid cookie");
     Ok(Some(response))

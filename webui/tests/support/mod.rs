@@ -72,12 +72,14 @@ impl Ui {
             .expect("build");
         let base = format!("http://{}", webui.addr());
         let service = RunningService::spawn(|stop| webui.run_until(stop));
-        let read_key = api_keys::create_key(&db.pool, "reader", &[Scope::Read])
+        let conn = db.pool.get().await.expect("a connection");
+        let read_key = api_keys::create_key(&conn, "reader", &[Scope::Read], "test")
             .await
             .expect("read key");
-        let ingest_key = api_keys::create_key(&db.pool, "sender", &[Scope::Ingest])
+        let ingest_key = api_keys::create_key(&conn, "sender", &[Scope::Ingest], "test")
             .await
             .expect("ingest key");
+        drop(conn);
         Self {
             db,
             redis,
