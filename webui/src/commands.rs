@@ -47,6 +47,9 @@ pub enum Command {
     /// Report whether this database and Redis, which MUTT v2.5 may still use, are ready for
     /// the next step of a swap; changes nothing; fails while an action is left.
     V25Check,
+    /// Print the SLO report's SLOs (computed from PROMETHEUS_URL) as JSON; fail (exit 1)
+    /// when any is critical or Prometheus cannot be asked.
+    SloCheck,
     /// After QUEUE_SHARDS was changed and every service runs the new value: move what the
     /// old layout left (queues, retry sets, DLQs, the lists of workers that are gone) into
     /// the current one. Prints what it moved as JSON; fails while a worker of the old
@@ -223,6 +226,13 @@ pub async fn run(command: Command, env: &dyn EnvSource) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
         Command::Dlq(action) => dlq(action, &config).await?,
+        Command::SloCheck => {
+            shared::tls::install_crypto_provider();
+            let client = reqwest::Client::new();
+            let report = crate::service::slo::report(&client, &config.prometheus_url).await?;
+            println!("{}", serde_json::to_string_pretty(&report.slos)?);
+            anyhow::ensure!(!report.any_critical(), "at least one SLO is critical");
+        }
         Command::Reshard { from } => {
             let mut redis = RedisConnector::connect(&config.redis)
                 .await?

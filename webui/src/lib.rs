@@ -5,8 +5,10 @@
 //! `/api/v1` and `/api/v2`, with keys checked by `auth`. The subcommands in
 //! [`commands`]: `serve`, `create-key`, `migrate` (migrations and audit partitions ahead),
 //! `seed` (MUTT v2.5's sample rules, dev hosts and teams), `partitions`, `retention` (the
-//! data lifecycle once, see `shared::lifecycle`), `dlq …` and `v25-check` ([`v25_check`]:
-//! is a v2.5 site's database and Redis ready for the next step of a swap).
+//! data lifecycle once, see `shared::lifecycle`), `dlq …`, `keys …`, `reshard`,
+//! `slo-check` ([`slo`]: the SLO report from Prometheus, also served at `/api/v*/slo`) and
+//! `v25-check` ([`v25_check`]: is a v2.5 site's database and Redis ready for the next step
+//! of a swap).
 //!
 //! `service` is the one place each concept (rules, hosts and teams, audit, config,
 //! DLQs, dashboard) keeps its checks, scopes, audit rows and reload notices, over the SQL
@@ -23,3 +25,4 @@ mod ui;
 pub mod v25_check;
 
 pub use app::Webui;
+pub use service::slo;

@@ -1426,3 +1426,29 @@ async fn keys_are_listed_without_their_text_audited_rotated_with_grace_and_revok
     assert_eq!(code, 403);
     ui.stop().await;
 }
+
+#[tokio::test]
+async fn the_slo_report_without_prometheus_is_a_clear_503() {
+    // Nothing listens on port 1.
+    let ui = Ui::start_with(&[("PROMETHEUS_URL", "http://127.0.0.1:1")]).await;
+    for version in ["v1", "v2"] {
+        let (code, body) = answer(
+            ui.request(
+                Method::GET,
+                &format!("/api/{version}/slo"),
+                Some(&ui.read_key),
+            )
+            .send()
+            .await
+            .expect("get"),
+        )
+        .await;
+        assert_eq!(code, 503, "{body}");
+        let error = body["error"].as_str().expect("a JSON error");
+        assert!(
+            error.contains("Prometheus") && error.contains("PROMETHEUS_URL"),
+            "{error}"
+        );
+    }
+    ui.stop().await;
+}

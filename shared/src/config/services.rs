@@ -260,6 +260,8 @@ pub struct WebuiConfig {
     pub listen_host: IpAddr,
     pub port: u16,
     pub metrics_cache_ttl: Duration,
+    /// `PROMETHEUS_URL`: where the SLO report's queries go (v2.5's default).
+    pub prometheus_url: String,
     pub audit_log_page_size: u32,
     pub webui_api_key: Option<SecretString>,
     pub retention: RetentionConfig,
@@ -276,6 +278,7 @@ impl WebuiConfig {
             listen_host: listen_host(env)?,
             port: env.port("SERVER_PORT_WEBUI", 8090)?,
             metrics_cache_ttl: env.seconds("METRICS_CACHE_TTL", 5.0)?,
+            prometheus_url: env.string("PROMETHEUS_URL", "http://localhost:9090"),
             audit_log_page_size: env.int_at_least("AUDIT_LOG_PAGE_SIZE", 50, 1)?,
             webui_api_key: env.secret("WEBUI_API_KEY")?,
             retention: RetentionConfig::from_env(env)?,

@@ -13,7 +13,21 @@ pub const SUPPORTED_VERSIONS: &str = "2.5, 2.0, 1.0";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/version", web::get().to(version))
-        .route("/partitions", web::get().to(partitions));
+        .route("/partitions", web::get().to(partitions))
+        .route("/slo", web::get().to(slo));
+}
+
+/// The SLO report (`crate::service::slo`): v2.5's `slos` list and its documented
+/// `components` together; 503 when Prometheus cannot be asked.
+async fn slo(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
+    reader(&req, &state).await?;
+    match crate::service::slo::report(&state.http, &state.prometheus).await {
+        Ok(report) => Ok(HttpResponse::Ok().json(report)),
+        Err(unavailable) => {
+            tracing::warn!(error = %unavailable, "SLO report without Prometheus");
+            Ok(HttpResponse::ServiceUnavailable().json(json!({"error": unavailable.to_string()})))
+        }
+    }
 }
 
 async fn version() -> HttpResponse {

@@ -21,6 +21,9 @@ pub struct AppState {
     /// `AUDIT_LOG_PAGE_SIZE`: rows per page of the audit and config-audit lists when the
     /// request names no limit.
     pub page_size: i64,
+    /// `PROMETHEUS_URL`, and the client the SLO report asks it with.
+    pub prometheus: String,
+    pub http: reqwest::Client,
 }
 
 impl AppState {
@@ -34,6 +37,11 @@ impl AppState {
             dashboard: Default::default(),
             dashboard_ttl: config.metrics_cache_ttl,
             page_size: i64::from(config.audit_log_page_size),
+            prometheus: config.prometheus_url.clone(),
+            http: {
+                shared::tls::install_crypto_provider();
+                reqwest::Client::new()
+            },
         }
     }
 
