@@ -31,6 +31,8 @@ pub struct Ingestor {
     http_addr: SocketAddr,
     udp: Option<UdpSocket>,
     tcp: Option<TcpListener>,
+    /// Syslog over TLS (RFC 5425), with its acceptor.
+    tls_syslog: Option<(TcpListener, tokio_rustls::TlsAcceptor)>,
     writer: Writer,
     writer_task: tokio::task::JoinHandle<()>,
     queue: Arc<QueueDepth>,
@@ -109,8 +111,12 @@ impl Ingestor {
         })
         .disable_signals()
         .backlog(4096)
-        .shutdown_timeout(25)
-        .bind(addr)
+        .shutdown_timeout(25);
+        let server = match &config.tls {
+            // HTTPS, with the certificate read again when its files change.
+            Some(tls) => server.bind_rustls_0_23(addr, shared::tls::server::server_config(tls)?),
+            None => server.bind(addr),
+        }
         .with_context(|| format!("binding the ingest HTTP listener on {addr}"))?;
         let http_addr = server.addrs()[0];
 
@@ -135,6 +141,20 @@ impl Ingestor {
             }
             None => None,
         };
+        let tls_syslog = match &config.syslog_tls {
+            Some(tls) => {
+                let addr = SocketAddr::new(config.listen_host, tls.port);
+                let server =
+                    shared::tls::server::stream_config(&tls.server, tls.client_ca.as_deref())?;
+                Some((
+                    TcpListener::bind(addr)
+                        .await
+                        .with_context(|| format!("binding syslog TLS on {addr}"))?,
+                    tokio_rustls::TlsAcceptor::from(Arc::new(server)),
+                ))
+            }
+            None => None,
+        };
         let syslog = SyslogContext {
             writer: writer.clone(),
             queue: queue.clone(),
@@ -148,6 +168,7 @@ impl Ingestor {
             http_addr,
             udp,
             tcp,
+            tls_syslog,
             writer,
             writer_task,
             queue,
@@ -170,6 +191,13 @@ impl Ingestor {
         self.tcp.as_ref().and_then(|s| s.local_addr().ok())
     }
 
+    /// Where syslog over TLS is served, when it is.
+    pub fn syslog_tls_addr(&self) -> Option<SocketAddr> {
+        self.tls_syslog
+            .as_ref()
+            .and_then(|(s, _)| s.local_addr().ok())
+    }
+
     /// Serves until `shutdown` is cancelled, then stops taking input, answers what is in
     /// flight and waits (bounded) for the last writes to be acknowledged.
     /// With Sentinel, also stops when the sentinels name another Redis master, and then
@@ -190,6 +218,7 @@ impl Ingestor {
             http_addr,
             udp,
             tcp,
+            tls_syslog,
             writer,
             writer_task,
             queue,
@@ -214,7 +243,20 @@ impl Ingestor {
             tasks.spawn(syslog::run_udp(socket, syslog.clone(), shutdown.clone()));
         }
         if let Some(listener) = tcp {
-            tasks.spawn(syslog::run_tcp(listener, syslog.clone(), shutdown.clone()));
+            tasks.spawn(syslog::run_tcp(
+                listener,
+                None,
+                syslog.clone(),
+                shutdown.clone(),
+            ));
+        }
+        if let Some((listener, acceptor)) = tls_syslog {
+            tasks.spawn(syslog::run_tcp(
+                listener,
+                Some(acceptor),
+                syslog.clone(),
+                shutdown.clone(),
+            ));
         }
         drop(syslog);
         let served = shared::process::admin::serve_until(http, shutdown).await;

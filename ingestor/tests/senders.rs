@@ -337,3 +337,96 @@ fn tempdir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rsyslog_forwards_over_tls_with_its_gnutls_driver_and_a_client_certificate() {
+    sender_deps();
+    let certs = shared::testing::TestCerts::make();
+    let (client_cert, client_key) = certs.client("rsyslog-sender");
+    let redis = TestRedis::new().await;
+    let path = |p: &Path| p.display().to_string();
+    let (cert, key, ca) = (
+        path(&certs.server.cert_file),
+        path(&certs.server.key_file),
+        path(&certs.ca_file),
+    );
+    // Client certificates required: only senders the CA vouches for.
+    let app = start(config(
+        &redis,
+        &[
+            ("SYSLOG_TLS_CERT_FILE", &cert),
+            ("SYSLOG_TLS_KEY_FILE", &key),
+            ("SYSLOG_TLS_PORT", "0"),
+            ("SYSLOG_TLS_CLIENT_CA_FILE", &ca),
+        ],
+    ))
+    .await;
+    let port = app.tls.expect("syslog over TLS").port();
+    let dir = tempdir("omfwd-tls");
+    let action = recipe("rsyslog-omfwd-tls.conf")
+        .replace("mutt-syslog.example.internal\" port", "127.0.0.1\" port")
+        .replace("port=\"6514\"", &format!("port=\"{port}\""))
+        .replace(
+            "StreamDriverPermittedPeers=\"mutt-syslog.example.internal\"",
+            "StreamDriverPermittedPeers=\"localhost\"",
+        )
+        .replace("/etc/ssl/mutt/ca.pem", &ca)
+        .replace("/etc/ssl/mutt/this-host.pem", &path(&client_cert))
+        .replace("/etc/ssl/mutt/this-host.key", &path(&client_key));
+    assert!(action.contains("StreamDriver=\"gtls\"") && action.contains("octet-counted"));
+    let udp = free_udp_port();
+    let conf = rsyslog_conf(&dir, udp, &action);
+    let _rsyslog = rsyslogd(&dir, &conf);
+    let marker = format!("tls-{}", redis.keys.prefix);
+    let event = eventually(
+        Duration::from_secs(30),
+        "rsyslog to forward over TLS",
+        || {
+            logger(udp, "local3.warning", &format!("%LINK-3-UPDOWN: {marker}"));
+            let redis = &redis;
+            let marker = marker.clone();
+            async move {
+                queued(redis)
+                    .await
+                    .into_iter()
+                    .find(|e| e.to_string().contains(&marker))
+            }
+        },
+    )
+    .await;
+    assert_eq!(event["syslog_severity"], 4, "warning → 4: {event}");
+    assert_eq!(event["source"], "syslog", "{event}");
+
+    // The same octet-counted frame sent with `openssl s_client` arrives with the client
+    // certificate, and not without it.
+    let send = |marker: &str, identity: &str| {
+        let frame = format!("<28>1 2026-12-07T00:00:00Z host app - - - {marker}");
+        let script = format!(
+            "printf '%s' '{} {frame}' | timeout 5 openssl s_client -connect 127.0.0.1:{port} -CAfile {ca} {identity} -quiet",
+            frame.len()
+        );
+        let _ = Command::new("sh")
+            .args(["-c", &script])
+            .output()
+            .expect("sh");
+    };
+    let known = format!("known-{}", redis.keys.prefix);
+    send(
+        &known,
+        &format!("-cert {} -key {}", path(&client_cert), path(&client_key)),
+    );
+    event_with(&redis, &known).await;
+    let stranger = format!("stranger-{}", redis.keys.prefix);
+    send(&stranger, "");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        !queued(&redis)
+            .await
+            .iter()
+            .any(|e| e.to_string().contains(&stranger)),
+        "a sender without a client certificate got through"
+    );
+    app.stop().await;
+    drop(_rsyslog);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -122,7 +122,10 @@ def check_common(objects, context, values):
             fail(context, "no syslog Service")
         else:
             mapped = {(p["protocol"], p["port"], p["targetPort"]) for p in syslog["spec"]["ports"]}
-            if mapped != {("UDP", 514, 5514), ("TCP", 514, 5514)}:
+            wanted = {("UDP", 514, 5514), ("TCP", 514, 5514)}
+            if values.get("tls", {}).get("syslog", {}).get("secretName"):
+                wanted.add(("TCP", 6514, 6514))
+            if mapped != wanted:
                 fail(context, f"syslog Service maps {mapped}")
     return deployments
 
@@ -170,6 +173,30 @@ def main():
                 fail(name, "no TLS Ingress for the web UI")
             if "Secret" in kinds:
                 fail(name, "a Secret was made although every secret is an existing one")
+            deployments = by_kind(objects, "Deployment")
+            for dname, var, secret in (("mutt-ingestor", "INGEST", "mutt-ingest-tls"), ("mutt-webui", "WEBUI", "mutt-webui-tls")):
+                pod = deployments[dname]["spec"]["template"]["spec"]
+                container = pod["containers"][0]
+                env = {e["name"]: e.get("value") for e in container["env"]}
+                if env.get(f"{var}_TLS_CERT_FILE") != "/etc/mutt-tls/tls.crt" or env.get(f"{var}_TLS_KEY_FILE") != "/etc/mutt-tls/tls.key":
+                    fail(name, f"{dname}: no {var}_TLS_* variables")
+                if container["readinessProbe"]["httpGet"].get("scheme") != "HTTPS":
+                    fail(name, f"{dname}: the probes do not speak HTTPS")
+                if not any(v.get("secret", {}).get("secretName") == secret for v in pod["volumes"]):
+                    fail(name, f"{dname}: the TLS Secret {secret} is not mounted")
+            for dname in ("mutt-alerter", "mutt-forwarder"):
+                env = {e["name"] for e in deployments[dname]["spec"]["template"]["spec"]["containers"][0]["env"]}
+                if any(n.endswith("_TLS_CERT_FILE") for n in env):
+                    fail(name, f"{dname}: TLS variables on a service without a TLS listener")
+            ingest_env = {e["name"]: e.get("value") for e in deployments["mutt-ingestor"]["spec"]["template"]["spec"]["containers"][0]["env"]}
+            if ingest_env.get("SYSLOG_TLS_PORT") != "6514" or ingest_env.get("SYSLOG_TLS_CLIENT_CA_FILE") != "/etc/mutt-syslog-tls/ca.crt":
+                fail(name, "syslog over TLS is not configured on the ingestor")
+            syslog_ports = {p["name"]: p["port"] for p in by_kind(objects, "Service")["mutt-syslog"]["spec"]["ports"]}
+            if syslog_ports.get("syslog-tls") != 6514:
+                fail(name, f"the syslog Service has no TLS port: {syslog_ports}")
+            monitors = by_kind(objects, "ServiceMonitor")
+            if monitors["mutt-ingestor"]["spec"]["endpoints"][0].get("scheme") != "https":
+                fail(name, "the ingestor's ServiceMonitor does not scrape over HTTPS")
         if name == "sentinel":
             for dname, d in by_kind(objects, "Deployment").items():
                 env = {e["name"]: e for e in d["spec"]["template"]["spec"]["containers"][0]["env"]}

@@ -51,8 +51,13 @@ impl Webui {
         })
         .workers(2)
         .disable_signals()
-        .shutdown_timeout(5)
-        .bind(SocketAddr::new(config.listen_host, config.port))
+        .shutdown_timeout(5);
+        let addr = SocketAddr::new(config.listen_host, config.port);
+        let server = match &config.tls {
+            // HTTPS, with the certificate read again when its files change.
+            Some(tls) => server.bind_rustls_0_23(addr, shared::tls::server::server_config(tls)?),
+            None => server.bind(addr),
+        }
         .with_context(|| format!("binding port {} (SERVER_PORT_WEBUI)", config.port))?;
         let addr = server.addrs()[0];
         Ok(Self {

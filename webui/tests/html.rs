@@ -496,3 +496,47 @@ async fn revoking_a_key_ends_its_sessions_and_the_keys_page_shows_a_new_key_once
     );
     ui.stop().await;
 }
+
+#[tokio::test]
+async fn over_https_the_web_ui_answers_curl_and_its_cookies_are_secure() {
+    let certs = shared::testing::TestCerts::make();
+    let (cert, key) = (
+        certs.server.cert_file.display().to_string(),
+        certs.server.key_file.display().to_string(),
+    );
+    let ui = Ui::start_with(&[("WEBUI_TLS_CERT_FILE", &cert), ("WEBUI_TLS_KEY_FILE", &key)]).await;
+    let https = ui.base.replace("http://", "https://");
+    let curl = |args: &[&str]| {
+        let output = std::process::Command::new("curl")
+            .args(["-sS", "-i", "--max-time", "5", "--cacert"])
+            .arg(&certs.ca_file)
+            .args(args)
+            .output()
+            .expect("curl");
+        assert!(output.status.success(), "curl {args:?}: {output:?}");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let login = curl(&[&format!("{https}/login")]);
+    assert!(
+        login.starts_with("HTTP/1.1 200") || login.starts_with("HTTP/2 200"),
+        "{login}"
+    );
+    let cookie = login
+        .lines()
+        .find(|l| {
+            l.to_ascii_lowercase()
+                .starts_with("set-cookie: mutt_login_csrf=")
+        })
+        .expect("the sign-in form's cookie");
+    assert!(
+        cookie.contains("Secure"),
+        "over HTTPS the cookie is Secure: {cookie}"
+    );
+    let version = curl(&[
+        "-H",
+        &format!("X-API-KEY: {ADMIN_KEY}"),
+        &format!("{https}/api/v2/version"),
+    ]);
+    assert!(version.contains("200"), "{version}");
+    ui.stop().await;
+}

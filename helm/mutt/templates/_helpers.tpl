@@ -128,6 +128,11 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
 {{/* The four services: values key, binary, ports, which port answers probes and scrapes. */}}
+{{/* The TLS Secret of a component's listener ("" without TLS). */}}
+{{- define "mutt.tlsSecret" -}}
+{{- if .component.tls }}{{ (index .root.Values.tls .component.tls).secretName }}{{ end -}}
+{{- end -}}
+
 {{- define "mutt.components" -}}
 components:
   - name: ingestor
@@ -136,6 +141,7 @@ components:
     probePort: http
     metricsPort: http
     queue: ""
+    tls: ingest
     ports:
       - {name: http, containerPort: 8080, protocol: TCP}
       - {name: syslog-udp, containerPort: 5514, protocol: UDP}
@@ -164,6 +170,7 @@ components:
     probePort: http
     metricsPort: http
     queue: ""
+    tls: webui
     ports:
       - {name: http, containerPort: 8090, protocol: TCP}
 {{- end -}}

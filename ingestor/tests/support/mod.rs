@@ -14,6 +14,8 @@ pub struct Running {
     pub http: SocketAddr,
     pub udp: Option<SocketAddr>,
     pub tcp: Option<SocketAddr>,
+    /// Syslog over TLS, when configured.
+    pub tls: Option<SocketAddr>,
     pub registry: prometheus::Registry,
     service: RunningService,
 }
@@ -50,16 +52,18 @@ pub async fn start(config: IngestorConfig) -> Running {
     let ingestor = Ingestor::build(config, &registry)
         .await
         .expect("ingestor builds");
-    let (http, udp, tcp) = (
+    let (http, udp, tcp, tls) = (
         ingestor.http_addr(),
         ingestor.syslog_udp_addr(),
         ingestor.syslog_tcp_addr(),
+        ingestor.syslog_tls_addr(),
     );
     let service = RunningService::spawn(|stop| ingestor.run_until(stop));
     Running {
         http,
         udp,
         tcp,
+        tls,
         registry,
         service,
     }

@@ -15,7 +15,7 @@ pub use process::{DynamicConfigSwitch, TelemetryConfig, WorkerIdentity};
 pub use reader::{ConfigError, Env, EnvSource, ProcessEnv};
 pub use services::{
     AlerterConfig, ForwarderConfig, IngestLimits, IngestorConfig, RemediationConfig,
-    RetentionConfig, WebuiConfig,
+    RetentionConfig, SyslogTls, WebuiConfig,
 };
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use super::reader::{ConfigError, Env};
 use super::{
     DbConfig, DynamicConfigSwitch, RedisConfig, Replication, TelemetryConfig, WorkerIdentity,
 };
+use crate::tls::server::ServerTls;
 use secrecy::SecretString;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -56,6 +57,22 @@ pub struct IngestorConfig {
     pub dynamic_config: DynamicConfigSwitch,
     /// How many Redis replicas must hold a write before a sender is answered.
     pub replication: Replication,
+    /// `INGEST_TLS_CERT_FILE` / `INGEST_TLS_KEY_FILE`: serve HTTPS instead of HTTP.
+    pub tls: Option<ServerTls>,
+    /// `SYSLOG_TLS_*`: syslog over TLS (RFC 5425) on its own port.
+    pub syslog_tls: Option<SyslogTls>,
+}
+
+/// Syslog over TLS: where, with which certificate, and whose clients.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyslogTls {
+    /// `SYSLOG_TLS_PORT` (6514, RFC 5425's).
+    pub port: u16,
+    /// `SYSLOG_TLS_CERT_FILE` / `SYSLOG_TLS_KEY_FILE`.
+    pub server: ServerTls,
+    /// `SYSLOG_TLS_CLIENT_CA_FILE`: when set, a sender must present a certificate this CA
+    /// signed.
+    pub client_ca: Option<std::path::PathBuf>,
 }
 
 impl IngestorConfig {
@@ -79,7 +96,53 @@ impl IngestorConfig {
             limits: IngestLimits::from_env(env)?,
             dynamic_config: DynamicConfigSwitch::from_env(env)?,
             replication: Replication::from_env(env)?,
+            tls: server_tls(env, "INGEST")?,
+            syslog_tls: syslog_tls(env)?,
         })
+    }
+}
+
+/// `SYSLOG_TLS_*`: all read, so that a client CA without a certificate is refused.
+fn syslog_tls(env: &Env) -> Result<Option<SyslogTls>, ConfigError> {
+    let port = env.port("SYSLOG_TLS_PORT", 6514)?;
+    let client_ca = env.path("SYSLOG_TLS_CLIENT_CA_FILE");
+    match server_tls(env, "SYSLOG")? {
+        Some(server) => Ok(Some(SyslogTls {
+            port,
+            server,
+            client_ca,
+        })),
+        None if client_ca.is_some() => Err(ConfigError::new(
+            "SYSLOG_TLS_CLIENT_CA_FILE",
+            "",
+            "set SYSLOG_TLS_CERT_FILE and SYSLOG_TLS_KEY_FILE too",
+        )),
+        None => Ok(None),
+    }
+}
+
+/// `<prefix>_TLS_CERT_FILE` and `<prefix>_TLS_KEY_FILE`: both or neither.
+fn server_tls(env: &Env, prefix: &str) -> Result<Option<ServerTls>, ConfigError> {
+    let (cert_var, key_var) = (
+        format!("{prefix}_TLS_CERT_FILE"),
+        format!("{prefix}_TLS_KEY_FILE"),
+    );
+    match (env.path(&cert_var), env.path(&key_var)) {
+        (None, None) => Ok(None),
+        (Some(cert_file), Some(key_file)) => Ok(Some(ServerTls {
+            cert_file,
+            key_file,
+        })),
+        (Some(_), None) => Err(ConfigError::new(
+            &key_var,
+            "",
+            format!("required with {cert_var}"),
+        )),
+        (None, Some(_)) => Err(ConfigError::new(
+            &cert_var,
+            "",
+            format!("required with {key_var}"),
+        )),
     }
 }
 
@@ -262,6 +325,8 @@ pub struct WebuiConfig {
     pub metrics_cache_ttl: Duration,
     /// `PROMETHEUS_URL`: where the SLO report's queries go (v2.5's default).
     pub prometheus_url: String,
+    /// `WEBUI_TLS_CERT_FILE` / `WEBUI_TLS_KEY_FILE`: serve HTTPS instead of HTTP.
+    pub tls: Option<ServerTls>,
     pub audit_log_page_size: u32,
     pub webui_api_key: Option<SecretString>,
     pub retention: RetentionConfig,
@@ -279,6 +344,7 @@ impl WebuiConfig {
             port: env.port("SERVER_PORT_WEBUI", 8090)?,
             metrics_cache_ttl: env.seconds("METRICS_CACHE_TTL", 5.0)?,
             prometheus_url: env.string("PROMETHEUS_URL", "http://localhost:9090"),
+            tls: server_tls(env, "WEBUI")?,
             audit_log_page_size: env.int_at_least("AUDIT_LOG_PAGE_SIZE", 50, 1)?,
             webui_api_key: env.secret("WEBUI_API_KEY")?,
             retention: RetentionConfig::from_env(env)?,

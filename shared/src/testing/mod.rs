@@ -5,6 +5,7 @@
 //! 127.0.0.1:6379) and `MUTT_TEST_PG_HOST`/`MUTT_TEST_PG_PORT`/`MUTT_TEST_PG_USER` (default
 //! 127.0.0.1:5432, `postgres`, trust auth). `scripts/test` starts both when they are down.
 
+mod certs;
 mod cluster;
 mod counting;
 mod database;
@@ -14,6 +15,7 @@ mod redis;
 mod service;
 pub mod v25;
 
+pub use certs::TestCerts;
 pub use cluster::{ClusterNode, PrivateCluster};
 pub use counting::CountingConnection;
 pub use database::TestDatabase;

@@ -1,5 +1,8 @@
-//! TLS for Redis and PostgreSQL connections (rustls with the `ring` provider, which builds
-//! without a C toolchain beyond `cc`).
+//! TLS with rustls and the `ring` provider (which builds without a C toolchain beyond
+//! `cc`): for Redis and PostgreSQL connections, and ([`server`]) for the services' own HTTPS
+//! listeners.
+
+pub mod server;
 
 use std::sync::Once;
 
