@@ -61,25 +61,7 @@ async fn over_three_shards_of_a_cluster_every_event_is_audited_once_and_delivere
 async fn per_primary_calls(cluster: &PrivateCluster) -> BTreeMap<u16, BTreeMap<String, u64>> {
     let mut calls = BTreeMap::new();
     for port in cluster.primaries().await {
-        let info = cluster
-            .node(port)
-            .ask(&["INFO", "commandstats"])
-            .await
-            .unwrap_or_default();
-        let parsed = info
-            .lines()
-            .filter_map(|line| {
-                let (name, rest) = line.strip_prefix("cmdstat_")?.split_once(':')?;
-                let calls = rest
-                    .strip_prefix("calls=")?
-                    .split(',')
-                    .next()?
-                    .parse()
-                    .ok()?;
-                Some((name.to_owned(), calls))
-            })
-            .collect();
-        calls.insert(port, parsed);
+        calls.insert(port, cluster.node(port).command_calls().await);
     }
     calls
 }

@@ -207,12 +207,7 @@ impl PrivateCluster {
     pub async fn command_calls(&self) -> std::collections::BTreeMap<String, u64> {
         let mut total = std::collections::BTreeMap::new();
         for port in self.primaries().await {
-            let info = self
-                .node(port)
-                .ask(&["INFO", "commandstats"])
-                .await
-                .unwrap_or_default();
-            for (name, calls) in super::redis::parse_command_calls(&info) {
+            for (name, calls) in self.node(port).command_calls().await {
                 *total.entry(name).or_insert(0) += calls;
             }
         }
@@ -242,6 +237,15 @@ impl ClusterNode {
     pub fn restart(&mut self) {
         self.kill();
         self.spawn();
+    }
+
+    /// Calls per command on this node (`INFO commandstats`; `INFO` and `CONFIG` left out).
+    pub async fn command_calls(&self) -> std::collections::BTreeMap<String, u64> {
+        let info = self
+            .ask(&["INFO", "commandstats"])
+            .await
+            .unwrap_or_default();
+        super::redis::parse_command_calls(&info)
     }
 
     /// `SIGSTOP`: the node stops answering (and replicating) until [`ClusterNode::resume`].

@@ -3,15 +3,12 @@
 
 use super::Form;
 use super::session::Viewer;
-use super::{Chrome, Notice, UiResult, field, ok, outcome, redirect_with_notice};
+use super::{Chrome, Notice, UiResult, field, form_fields, ok, outcome, redirect_with_notice};
 use crate::error::ApiError;
 use crate::service::AppState;
-use crate::service::fields::Fields;
 use crate::service::hosts;
 use actix_web::{HttpRequest, web};
 use askama::Template;
-use serde_json::Value;
-use std::collections::HashMap;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/hosts", web::get().to(show))
@@ -47,19 +44,6 @@ async fn show(state: web::Data<AppState>, viewer: Viewer, notice: web::Query<Not
     })
 }
 
-/// The service's input from the named form fields (empty ones left out, so the service
-/// says which required one is missing).
-fn fields(form: &HashMap<String, String>, names: &[&str]) -> Result<Fields, ApiError> {
-    let given = names
-        .iter()
-        .filter_map(|n| {
-            let v = field(form, n).trim();
-            (!v.is_empty()).then(|| ((*n).to_owned(), Value::from(v)))
-        })
-        .collect();
-    Fields::new(given, names)
-}
-
 /// Back to the page with the service's message, or with `done`.
 fn finish(answer: Result<(), ApiError>, done: String) -> UiResult {
     let notice = match outcome(answer)? {
@@ -77,7 +61,7 @@ async fn add_dev_host(
 ) -> UiResult {
     let caller = viewer.submitting(&req, &form)?;
     let answer = async {
-        let input = fields(&form, &["hostname", "reason"])?;
+        let input = form_fields(&form, &["hostname", "reason"])?;
         let host = hosts::dev_host_of(&input)?;
         hosts::add_dev_host(&state, &caller, host, input.reason()?.as_deref()).await
     }
@@ -108,7 +92,7 @@ async fn add_team(
 ) -> UiResult {
     let caller = viewer.submitting(&req, &form)?;
     let answer = async {
-        let input = fields(&form, &["hostname", "team_assignment", "reason"])?;
+        let input = form_fields(&form, &["hostname", "team_assignment", "reason"])?;
         let mapping = hosts::mapping_of(&input)?;
         hosts::add_team(&state, &caller, mapping, input.reason()?.as_deref()).await
     }
@@ -132,7 +116,7 @@ async fn update_team(
     let caller = viewer.submitting(&req, &form)?;
     let hostname = field(&form, "hostname");
     let answer = async {
-        let input = fields(&form, &["team_assignment", "reason"])?;
+        let input = form_fields(&form, &["team_assignment", "reason"])?;
         let team = hosts::team_of(&input)?;
         hosts::set_team(&state, &caller, hostname, team, input.reason()?.as_deref()).await
     }

@@ -4,7 +4,7 @@
 
 use super::Form;
 use super::session::Viewer;
-use super::{Chrome, Notice, UiResult, field, ok, outcome, redirect_with_notice};
+use super::{Chrome, Notice, UiResult, field, form_fields, ok, outcome, redirect_with_notice};
 use crate::error::ApiError;
 use crate::service::AppState;
 use crate::service::fields::Fields;
@@ -54,18 +54,6 @@ async fn show(
     page(&state, &viewer, &req, &notice, None).await
 }
 
-/// The form's fields as the service reads them (empty ones left out).
-fn fields(form: &Form, names: &[&str]) -> Result<Fields, ApiError> {
-    let given = names
-        .iter()
-        .filter_map(|n| {
-            let v = field(form, n).trim();
-            (!v.is_empty()).then(|| ((*n).to_owned(), Value::from(v)))
-        })
-        .collect();
-    Fields::new(given, names)
-}
-
 /// The page with the new key, or back to it with the service's message.
 async fn answer(
     state: &AppState,
@@ -98,7 +86,7 @@ async fn create(
 ) -> UiResult {
     let caller = viewer.submitting(&req, &form)?;
     let made = async {
-        let input = fields(&form, &["name", "scopes", "reason"])?;
+        let input = form_fields(&form, &["name", "scopes", "reason"])?;
         let (name, scopes) = keys::new_key_of(&input)?;
         keys::create(&state, &caller, &name, &scopes, input.reason()?.as_deref()).await
     }
@@ -128,7 +116,7 @@ async fn rotate(
             &["grace_seconds"],
         )?;
         let grace = keys::grace_of(&input)?;
-        let reason = fields(&form, &["reason"])?.reason()?;
+        let reason = form_fields(&form, &["reason"])?.reason()?;
         keys::rotate(&state, &caller, &name, grace, reason.as_deref()).await
     }
     .await;
@@ -144,7 +132,7 @@ async fn revoke(
     let caller = viewer.submitting(&req, &form)?;
     let name = field(&form, "name").to_owned();
     let answer = async {
-        let reason = fields(&form, &["reason"])?.reason()?;
+        let reason = form_fields(&form, &["reason"])?.reason()?;
         keys::revoke(&state, &caller, &name, reason.as_deref()).await
     }
     .await;

@@ -237,3 +237,19 @@ pub fn cell(value: &Option<impl std::fmt::Display>) -> String {
 pub fn field<'a>(form: &'a std::collections::HashMap<String, String>, name: &str) -> &'a str {
     form.get(name).map(String::as_str).unwrap_or_default()
 }
+
+/// A form's named fields as the service reads a request body (empty ones left out, so
+/// that the service says which required one is missing).
+pub fn form_fields(
+    form: &std::collections::HashMap<String, String>,
+    names: &[&str],
+) -> Result<crate::service::fields::Fields, ApiError> {
+    let given = names
+        .iter()
+        .filter_map(|n| {
+            let v = field(form, n).trim();
+            (!v.is_empty()).then(|| ((*n).to_owned(), serde_json::Value::from(v)))
+        })
+        .collect();
+    crate::service::fields::Fields::new(given, names)
+}
