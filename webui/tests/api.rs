@@ -357,7 +357,7 @@ async fn keys_are_checked_and_scopes_enforced() {
     assert_eq!(v2.status(), 401);
 
     // A named admin key writes under its own name.
-    let ops = shared::store::api_keys::create_key(
+    let (ops, _) = shared::store::api_keys::create_key(
         &ui.db.pool.get().await.expect("a connection"),
         "ops-team",
         &[shared::store::api_keys::Scope::Admin],

@@ -95,13 +95,13 @@ pub enum KeyError {
     Pool(#[from] deadpool_postgres::PoolError),
 }
 
-/// Creates a key; returns its text (shown once, never stored).
+/// Creates a key; returns its text (shown once, never stored) and its id.
 pub async fn create_key(
     client: &impl GenericClient,
     name: &str,
     scopes: &[Scope],
     created_by: &str,
-) -> Result<String, KeyError> {
+) -> Result<(String, i32), KeyError> {
     if name.trim().is_empty() || name.chars().count() > 100 {
         return Err(KeyError::BadName);
     }
@@ -113,13 +113,14 @@ pub async fn create_key(
     names.sort_unstable();
     names.dedup();
     match client
-        .execute(
-            "INSERT INTO api_keys (name, key_sha256, scopes, created_by) VALUES ($1, $2, $3, $4)",
+        .query_one(
+            "INSERT INTO api_keys (name, key_sha256, scopes, created_by) VALUES ($1, $2, $3, $4) \
+             RETURNING id",
             &[&name, &key_hash(&key), &names, &created_by],
         )
         .await
     {
-        Ok(_) => Ok(key),
+        Ok(row) => Ok((key, row.get(0))),
         Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) => {
             Err(KeyError::NameTaken(name.to_owned()))
         }
@@ -144,43 +145,44 @@ pub struct KeyInfo {
     pub active: bool,
 }
 
+/// The columns of a [`KeyInfo`], in [`key_info`]'s order (usable in `RETURNING` too).
+const KEY_INFO: &str = "id, name, scopes, created_at, created_by, last_used_at, revoked_at, \
+     (revoked_at IS NULL OR revoked_at > now()), key_sha256";
+
+fn key_info(row: &tokio_postgres::Row) -> KeyInfo {
+    let scopes: Vec<String> = row.get(2);
+    KeyInfo {
+        id: row.get(0),
+        name: row.get(1),
+        scopes: scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
+        created_at: row.get(3),
+        created_by: row.get(4),
+        last_used_at: row.get(5),
+        revoked_at: row.get(6),
+        active: row.get(7),
+        key_sha256: row.get(8),
+    }
+}
+
 /// Every key, newest first, active or not.
 pub async fn list_keys(client: &impl GenericClient) -> Result<Vec<KeyInfo>, KeyError> {
     let rows = client
         .query(
-            &format!(
-                "SELECT id, name, scopes, created_at, created_by, last_used_at, revoked_at, {ACTIVE}, \
-                 key_sha256 FROM api_keys ORDER BY id DESC"
-            ),
+            &format!("SELECT {KEY_INFO} FROM api_keys ORDER BY id DESC"),
             &[],
         )
         .await?;
-    Ok(rows
-        .iter()
-        .map(|row| {
-            let scopes: Vec<String> = row.get(2);
-            KeyInfo {
-                id: row.get(0),
-                name: row.get(1),
-                scopes: scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
-                created_at: row.get(3),
-                created_by: row.get(4),
-                last_used_at: row.get(5),
-                revoked_at: row.get(6),
-                active: row.get(7),
-                key_sha256: row.get(8),
-            }
-        })
-        .collect())
+    Ok(rows.iter().map(key_info).collect())
 }
 
 /// Stops every active key named `name` now (a rotated one in its grace period too);
-/// returns what they were.
+/// returns them as they are now.
 pub async fn revoke_key(client: &impl GenericClient, name: &str) -> Result<Vec<KeyInfo>, KeyError> {
     let rows = client
         .query(
             &format!(
-                "UPDATE api_keys SET revoked_at = now() WHERE name = $1 AND {ACTIVE} RETURNING id"
+                "UPDATE api_keys SET revoked_at = now() WHERE name = $1 AND {ACTIVE} \
+                 RETURNING {KEY_INFO}"
             ),
             &[&name],
         )
@@ -188,53 +190,31 @@ pub async fn revoke_key(client: &impl GenericClient, name: &str) -> Result<Vec<K
     if rows.is_empty() {
         return Err(KeyError::NotFound(name.to_owned()));
     }
-    let ids: Vec<i32> = rows.iter().map(|r| r.get(0)).collect();
-    Ok(list_keys(client)
-        .await?
-        .into_iter()
-        .filter(|k| ids.contains(&k.id))
-        .collect())
+    Ok(rows.iter().map(key_info).collect())
 }
 
 /// Gives the key named `name` a successor with the same scopes, which works at once; the
-/// old key keeps working for `grace`. Returns the new key's text and the old key.
+/// old key keeps working for `grace`. Returns the new key's text and id, and the old key.
 pub async fn rotate_key(
     client: &impl GenericClient,
     name: &str,
     grace: Duration,
     rotated_by: &str,
-) -> Result<(String, KeyInfo), KeyError> {
+) -> Result<(String, i32, KeyInfo), KeyError> {
     let grace_ms = i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
     let old = client
         .query_opt(
-            "UPDATE api_keys SET revoked_at = now() + make_interval(secs => $2::float8 / 1000) \
-             WHERE name = $1 AND revoked_at IS NULL RETURNING id, scopes",
+            &format!(
+                "UPDATE api_keys SET revoked_at = now() + make_interval(secs => $2::float8 / 1000) \
+                 WHERE name = $1 AND revoked_at IS NULL RETURNING {KEY_INFO}"
+            ),
             &[&name, &(grace_ms as f64)],
         )
         .await?
         .ok_or_else(|| KeyError::NotFound(name.to_owned()))?;
-    let (id, scopes): (i32, Vec<String>) = (old.get(0), old.get(1));
-    let scopes: Vec<Scope> = scopes.iter().filter_map(|s| Scope::parse(s)).collect();
-    let key = create_key(client, name, &scopes, rotated_by).await?;
-    let old = list_keys(client)
-        .await?
-        .into_iter()
-        .find(|k| k.id == id)
-        .expect("the rotated key is listed");
-    Ok((key, old))
-}
-
-/// Notes that the key with hash `hash` was used now: at most once a minute per key, so a
-/// busy caller costs an index lookup, not a write, per request.
-pub async fn note_use(client: &impl GenericClient, hash: &str) -> Result<(), KeyError> {
-    client
-        .execute(
-            "UPDATE api_keys SET last_used_at = now() WHERE key_sha256 = $1 \
-             AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
-            &[&hash],
-        )
-        .await?;
-    Ok(())
+    let old = key_info(&old);
+    let (key, id) = create_key(client, name, &old.scopes, rotated_by).await?;
+    Ok((key, id, old))
 }
 
 /// Whether the key with hash `hash` is active.
@@ -248,21 +228,35 @@ pub async fn is_active(client: &impl GenericClient, hash: &str) -> Result<bool, 
         .is_some())
 }
 
-/// The active key whose text is `key`, if any.
+/// The active key whose text is `key`, if any. Its use is noted for the key list's "last
+/// used", with a write at most once a minute per key: a busy caller costs one indexed
+/// read per request.
 pub async fn find_key(pool: &Pool, key: &str) -> Result<Option<KeyHolder>, KeyError> {
     let conn = pool.get().await?;
-    let row = conn
+    let hash = key_hash(key);
+    let Some(row) = conn
         .query_opt(
-            &format!("SELECT name, scopes FROM api_keys WHERE key_sha256 = $1 AND {ACTIVE}"),
-            &[&key_hash(key)],
+            &format!(
+                "SELECT name, scopes, last_used_at IS NULL OR last_used_at < now() - interval '1 minute' \
+                 FROM api_keys WHERE key_sha256 = $1 AND {ACTIVE}"
+            ),
+            &[&hash],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    if row.get::<_, bool>(2) {
+        conn.execute(
+            "UPDATE api_keys SET last_used_at = now() WHERE key_sha256 = $1",
+            &[&hash],
         )
         .await?;
-    Ok(row.map(|row| {
-        let scopes: Vec<String> = row.get(1);
-        KeyHolder {
-            name: row.get(0),
-            scopes: scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
-        }
+    }
+    let scopes: Vec<String> = row.get(1);
+    Ok(Some(KeyHolder {
+        name: row.get(0),
+        scopes: scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
     }))
 }
 

@@ -96,8 +96,7 @@ pub async fn create(
     reason: Option<&str>,
 ) -> Result<NewKey, ApiError> {
     let key = audited(state, caller, reason, async |tx| {
-        let key = store::create_key(tx, name, scopes, caller.name()).await?;
-        let id = newest_id(tx, name).await?;
+        let (key, id) = store::create_key(tx, name, scopes, caller.name()).await?;
         let change = Change {
             operation: "CREATE",
             table_name: "api_keys",
@@ -147,8 +146,7 @@ pub async fn rotate(
     reason: Option<&str>,
 ) -> Result<NewKey, ApiError> {
     let new = audited(state, caller, reason, async |tx| {
-        let (key, old) = store::rotate_key(tx, name, grace, caller.name()).await?;
-        let id = newest_id(tx, name).await?;
+        let (key, id, old) = store::rotate_key(tx, name, grace, caller.name()).await?;
         let change = Change {
             operation: "UPDATE",
             table_name: "api_keys",
@@ -178,15 +176,6 @@ pub async fn rotate(
 
 fn ids(keys: &[KeyInfo]) -> Vec<i32> {
     keys.iter().map(|k| k.id).collect()
-}
-
-/// The id of the newest key named `name` (the one just made).
-async fn newest_id(tx: &deadpool_postgres::Transaction<'_>, name: &str) -> Result<i32, ApiError> {
-    Ok(store::list_keys(tx)
-        .await?
-        .into_iter()
-        .find(|k| k.name == name && k.active)
-        .map_or(0, |k| k.id))
 }
 
 /// Writes the key directory the ingestors read; a failure is logged and the periodic

@@ -73,10 +73,10 @@ impl Ui {
         let base = format!("http://{}", webui.addr());
         let service = RunningService::spawn(|stop| webui.run_until(stop));
         let conn = db.pool.get().await.expect("a connection");
-        let read_key = api_keys::create_key(&conn, "reader", &[Scope::Read], "test")
+        let (read_key, _) = api_keys::create_key(&conn, "reader", &[Scope::Read], "test")
             .await
             .expect("read key");
-        let ingest_key = api_keys::create_key(&conn, "sender", &[Scope::Ingest], "test")
+        let (ingest_key, _) = api_keys::create_key(&conn, "sender", &[Scope::Ingest], "test")
             .await
             .expect("ingest key");
         drop(conn);
