@@ -33,49 +33,12 @@ impl PrivateCluster {
         let dir =
             std::env::temp_dir().join(format!("mutt-cluster-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("a directory for the cluster");
-        let mut nodes = Vec::new();
+        let mut nodes: Vec<ClusterNode> = Vec::new();
         for _ in 0..6 {
-            let port = free_tcp_port();
-            let bus = free_tcp_port();
-            let node_dir = dir.join(port.to_string());
-            std::fs::create_dir_all(&node_dir).expect("a directory for a node");
-            let args = [
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--cluster-enabled",
-                "yes",
-                "--cluster-port",
-                &bus.to_string(),
-                "--cluster-node-timeout",
-                &NODE_TIMEOUT.as_millis().to_string(),
-                "--dir",
-                &node_dir.display().to_string(),
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "everysec",
-            ]
-            .map(str::to_owned)
-            .to_vec();
-            let mut node = ClusterNode {
-                port,
-                process: None,
-                args,
-            };
-            node.spawn();
-            nodes.push(node);
+            let taken: Vec<u16> = nodes.iter().map(|n| n.port).collect();
+            nodes.push(ClusterNode::start_fresh(&dir, &taken).await);
         }
         let cluster = Self { nodes, dir };
-        for node in &cluster.nodes {
-            eventually(Duration::from_secs(10), "a cluster node to answer", || {
-                node.ask(&["PING"])
-            })
-            .await;
-        }
         let addresses: Vec<String> = cluster
             .nodes
             .iter()
@@ -216,6 +179,64 @@ impl PrivateCluster {
 }
 
 impl ClusterNode {
+    /// A node on free ports of its own (client and bus), answering. Tests start many servers
+    /// at once, so a port found free may be taken before the server binds it: then the node
+    /// is started again on other ports.
+    async fn start_fresh(dir: &std::path::Path, taken: &[u16]) -> Self {
+        for _ in 0..10 {
+            let port = free_tcp_port();
+            let bus = free_tcp_port();
+            if port == bus || taken.contains(&port) || taken.contains(&bus) {
+                continue;
+            }
+            let node_dir = dir.join(port.to_string());
+            std::fs::create_dir_all(&node_dir).expect("a directory for a node");
+            let args = [
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--cluster-enabled",
+                "yes",
+                "--cluster-port",
+                &bus.to_string(),
+                "--cluster-node-timeout",
+                &NODE_TIMEOUT.as_millis().to_string(),
+                "--dir",
+                &node_dir.display().to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "everysec",
+            ]
+            .map(str::to_owned)
+            .to_vec();
+            let mut node = ClusterNode {
+                port,
+                process: None,
+                args,
+            };
+            node.spawn();
+            for _ in 0..100 {
+                if node.ask(&["PING"]).await.is_some() {
+                    return node;
+                }
+                let exited = node
+                    .process
+                    .as_mut()
+                    .is_none_or(|p| p.0.try_wait().ok().flatten().is_some());
+                if exited {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            node.kill();
+        }
+        panic!("no cluster node would start on free ports")
+    }
+
     fn spawn(&mut self) {
         let process = Command::new("redis-server")
             .args(&self.args)
