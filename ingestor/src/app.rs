@@ -107,6 +107,10 @@ impl Ingestor {
                         ready.clone(),
                     )
                 })
+                .service(
+                    shared::process::admin::resource("/openapi.json", "GET")
+                        .get(crate::openapi::serve),
+                )
                 .configure(http::configure)
         })
         .disable_signals()

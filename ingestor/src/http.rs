@@ -5,15 +5,17 @@
 //! decode (400) → queue cap (503) → validate each event (400/413 per item) → coalesced
 //! write (503 if Redis fails) → 200. Status codes and bodies follow v2.5 for single events.
 
+use crate::answers::{BatchQueued, Info, Queued, Refusal, Rejected};
 use crate::depth::QueueDepth;
+use crate::intake::IngestEvent;
 use crate::intake::{self, Body, ItemError};
 use crate::metrics::IngestMetrics;
 use crate::writer::{WriteError, Writer};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::{Value, json};
 use shared::config::IngestLimits;
+use shared::process::admin::resource;
 use shared::rate_limit::{Admission, SlidingWindowLimiter};
 use shared::redis::RedisConn;
 use shared::redis::api_key_mirror::KeyCache;
@@ -42,10 +44,10 @@ pub struct IngestState {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/ingest", web::post().to(ingest))
-        .route("/api/v1/ingest", web::post().to(ingest))
-        .route("/api/v2/ingest", web::post().to(ingest))
-        .route("/", web::get().to(info))
+    for path in ["/ingest", "/api/v1/ingest", "/api/v2/ingest"] {
+        cfg.service(resource(path, "POST").post(ingest));
+    }
+    cfg.service(resource("/", "GET").get(info))
         .default_service(web::to(unknown));
 }
 
@@ -75,9 +77,7 @@ async fn key_is_valid(req: &HttpRequest, state: &IngestState) -> bool {
 }
 
 fn error(status: StatusCode, message: impl Into<String>, correlation_id: &str) -> HttpResponse {
-    HttpResponse::build(status).json(
-        json!({"status": "error", "message": message.into(), "correlation_id": correlation_id}),
-    )
+    Refusal::new(message, correlation_id).answer(status)
 }
 
 fn fail(state: &IngestState, reason: &str) {
@@ -102,22 +102,41 @@ fn header<'r>(req: &'r HttpRequest, name: &str) -> Option<&'r str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
-async fn info() -> HttpResponse {
-    HttpResponse::Ok().json(json!({
-        "service": "MUTT Ingestor Service",
-        "version": shared::process::admin::VERSION,
-        "description": "Event ingestion service for syslog and SNMP traps",
-        "endpoints": {
-            "ingest": "POST /ingest (requires X-API-KEY header)",
-            "health": "GET /health",
-            "ready": "GET /ready",
-            "metrics": "GET /metrics",
-            "info": "GET /"
-        }
-    }))
+/// What this service is and serves.
+#[utoipa::path(get, path = "/", tag = "ingest", operation_id = "info",
+    responses((status = 200, description = "v2.5's service description", body = Info)))]
+pub(crate) async fn info() -> HttpResponse {
+    HttpResponse::Ok().json(Info {
+        service: "MUTT Ingestor Service",
+        version: shared::process::admin::VERSION,
+        description: "Event ingestion service for syslog and SNMP traps",
+        endpoints: [
+            ("ingest", "POST /ingest (requires X-API-KEY header)"),
+            ("health", "GET /health"),
+            ("ready", "GET /ready"),
+            ("metrics", "GET /metrics"),
+            ("info", "GET /"),
+        ]
+        .into(),
+    })
 }
 
-async fn ingest(
+/// Queues one event, or a batch (a JSON array, or NDJSON lines with
+/// `Content-Type: application/x-ndjson`). A batch queues its valid events and says why
+/// each other item was refused; it is refused whole only when none is valid. Also served
+/// at `/ingest` and `/api/v1/ingest`.
+#[utoipa::path(post, path = "/api/v2/ingest", tag = "ingest", operation_id = "ingest",
+    request_body(content = IngestBody, description = "One event, or an array of them"),
+    responses(
+        (status = 200, description = "Queued", body = Accepted),
+        (status = 400, description = "Not JSON, not an event, or a batch without one valid event", body = Refusal),
+        (status = 401, description = "No key, or not a working one", body = Refusal),
+        (status = 413, description = "Over a size limit (INGEST_MAX_BODY_BYTES, INGEST_MAX_BATCH_EVENTS, INGEST_MAX_MESSAGE_BYTES, INGEST_MAX_EVENT_BYTES)", body = Refusal),
+        (status = 429, description = "Over the rate limit; retry after `Retry-After` seconds", body = Refusal),
+        (status = 503, description = "The queue is full (retry after `Retry-After` seconds), or Redis did not take or replicate the write", body = Refusal),
+    ),
+    security(("api_key" = [])))]
+pub(crate) async fn ingest(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<IngestState>,
@@ -148,8 +167,10 @@ async fn handle(
                 let retry_after = wait.as_secs_f64().ceil().max(1.0) as u64;
                 return HttpResponse::TooManyRequests()
                     .insert_header(("Retry-After", retry_after.to_string()))
-                    .json(json!({"status": "error", "message": "Too Many Requests - rate limit exceeded",
-                                 "correlation_id": correlation_id, "retry_after": retry_after}));
+                    .json(Refusal {
+                        retry_after: Some(retry_after),
+                        ..Refusal::new("Too Many Requests - rate limit exceeded", correlation_id)
+                    });
             }
             // v2.5 lets requests through when the limiter cannot be asked; the write that
             // follows fails with 503 anyway if Redis is really gone.
@@ -170,9 +191,14 @@ async fn handle(
         }
         Err(_) => {
             fail(state, "too_large");
-            return HttpResponse::PayloadTooLarge().json(json!({"status": "error",
-                "message": format!("Request body exceeds {limit} bytes (INGEST_MAX_BODY_BYTES)"),
-                "limit": limit, "correlation_id": correlation_id}));
+            return Refusal {
+                limit: Some(limit),
+                ..Refusal::new(
+                    format!("Request body exceeds {limit} bytes (INGEST_MAX_BODY_BYTES)"),
+                    correlation_id,
+                )
+            }
+            .answer(StatusCode::PAYLOAD_TOO_LARGE);
         }
     };
     let ndjson = header(req, "content-type").is_some_and(|t| t.starts_with("application/x-ndjson"));
@@ -195,8 +221,11 @@ async fn handle(
         fail(state, "queue_full");
         return HttpResponse::ServiceUnavailable()
             .insert_header(("Retry-After", QUEUE_FULL_RETRY_AFTER_SECS.to_string()))
-            .json(json!({"status": "error", "message": "Service Unavailable - queue full",
-                         "correlation_id": correlation_id, "queue_depth": depth, "queue_limit": cap}));
+            .json(Refusal {
+                queue_depth: Some(depth),
+                queue_limit: Some(cap),
+                ..Refusal::new("Service Unavailable - queue full", correlation_id)
+            });
     }
 
     let validate =
@@ -230,10 +259,12 @@ async fn handle(
                 correlation_id,
             );
         }
-        return HttpResponse::BadRequest().json(
-            json!({"status": "error", "message": "no valid events in the batch",
-            "queued": 0, "rejected": rejected_json(&rejected), "correlation_id": correlation_id}),
-        );
+        return Refusal {
+            queued: Some(0),
+            rejected: Some(rejected_items(rejected)),
+            ..Refusal::new("no valid events in the batch", correlation_id)
+        }
+        .answer(StatusCode::BAD_REQUEST);
     }
 
     let queued = payloads.len();
@@ -267,19 +298,73 @@ async fn handle(
         .inc();
     let queue_depth = state.queue.depth() + queued as u64;
     if single {
-        HttpResponse::Ok().json(json!({"status": "queued", "correlation_id": correlation_id,
-            "event_id": event_ids[0], "queue_depth": queue_depth}))
+        HttpResponse::Ok().json(Queued {
+            status: "queued",
+            correlation_id: correlation_id.to_owned(),
+            event_id: event_ids[0],
+            queue_depth,
+        })
     } else {
-        HttpResponse::Ok().json(
-            json!({"status": "queued", "queued": queued, "rejected": rejected_json(&rejected),
-            "correlation_id": correlation_id, "queue_depth": queue_depth}),
-        )
+        HttpResponse::Ok().json(BatchQueued {
+            status: "queued",
+            queued,
+            rejected: rejected_items(rejected),
+            correlation_id: correlation_id.to_owned(),
+            queue_depth,
+        })
     }
 }
 
-fn rejected_json(rejected: &[(usize, ItemError)]) -> Vec<Value> {
+fn rejected_items(rejected: Vec<(usize, ItemError)>) -> Vec<Rejected> {
     rejected
-        .iter()
-        .map(|(index, e)| json!({"index": index, "error": e.message}))
+        .into_iter()
+        .map(|(index, e)| Rejected {
+            index,
+            error: e.message,
+        })
         .collect()
+}
+
+/// `POST /ingest`'s body: one event, or a batch of them (at least one, at most
+/// `INGEST_MAX_BATCH_EVENTS`). Each item of a batch is judged on its own, a refused one
+/// reported in `rejected`, so the batch's items may be anything.
+// A schema: `intake::decode_body` reads the body.
+pub(crate) struct IngestBody;
+
+impl utoipa::PartialSchema for IngestBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, SchemaType};
+        OneOfBuilder::new()
+            .item(utoipa::openapi::Ref::from_schema_name("IngestEvent"))
+            .item(
+                ArrayBuilder::new()
+                    .items(ObjectBuilder::new().schema_type(SchemaType::AnyValue))
+                    .min_items(Some(1)),
+            )
+            .description(Some(
+                "One event, or a batch of them (at least one, at most INGEST_MAX_BATCH_EVENTS). Each item of a batch is judged on its own, a refused one reported in `rejected`, so the batch's items may be anything.",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for IngestBody {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema;
+        schemas.push(("IngestEvent".to_owned(), IngestEvent::schema()));
+    }
+}
+
+/// `POST /ingest`'s answer: one event's, or a batch's.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // A schema: the handler answers with either.
+pub(crate) enum Accepted {
+    One(Queued),
+    Batch(BatchQueued),
 }

@@ -31,12 +31,16 @@ impl IngestMetrics {
                 &IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric"),
             )
         };
+        let requests = counter_vec(
+            "mutt_ingest_requests_total",
+            "Ingest requests by outcome",
+            &["status", "reason"],
+        );
+        // Exported at zero from the start, so that Prometheus's `increase` counts the first
+        // accepted requests too (a series first seen at 40 adds nothing to a rate).
+        requests.with_label_values(&["success", ""]);
         Self {
-            requests: counter_vec(
-                "mutt_ingest_requests_total",
-                "Ingest requests by outcome",
-                &["status", "reason"],
-            ),
+            requests,
             queue_depth: register(
                 registry,
                 &IntGauge::new(

@@ -144,12 +144,44 @@ async fn a_missing_or_wrong_key_is_401_and_queues_nothing() {
             .0,
         StatusCode::NOT_FOUND
     );
-    for path in ["/health", "/metrics", "/"] {
+    for path in ["/health", "/metrics", "/", "/openapi.json"] {
         assert_eq!(
             reqwest::get(app.url(path)).await.expect("get").status(),
             StatusCode::OK,
             "{path} needs no key"
         );
+    }
+    assert!(queued(&redis).await.is_empty());
+    app.stop().await;
+}
+
+/// Found by schemathesis (issue #17): a method a path does not take fell through to the
+/// unknown-path answer (401 or 404); v2.5's Flask answered 405, as this does now.
+#[tokio::test]
+async fn a_method_a_path_does_not_take_is_a_405_naming_the_one_it_does() {
+    let redis = TestRedis::new().await;
+    let app = start(config(&redis, &[])).await;
+    let client = reqwest::Client::new();
+    for (method, path, allow) in [
+        (reqwest::Method::GET, "/ingest", "POST"),
+        (reqwest::Method::TRACE, "/api/v2/ingest", "POST"),
+        (reqwest::Method::PUT, "/api/v1/ingest", "POST"),
+        (reqwest::Method::POST, "/", "GET"),
+        (reqwest::Method::DELETE, "/ready", "GET"),
+    ] {
+        for key in [None, Some(KEY)] {
+            let mut request = client.request(method.clone(), app.url(path));
+            if let Some(key) = key {
+                request = request.header("x-api-key", key);
+            }
+            let response = request.send().await.expect("request");
+            assert_eq!(
+                response.status(),
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path}"
+            );
+            assert_eq!(response.headers()["allow"], allow, "{method} {path}");
+        }
     }
     assert!(queued(&redis).await.is_empty());
     app.stop().await;

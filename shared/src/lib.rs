@@ -10,6 +10,7 @@ pub mod config;
 pub mod dynamic_config;
 pub mod event;
 pub mod lifecycle;
+pub mod openapi;
 pub mod process;
 pub mod queue;
 pub mod rate_limit;

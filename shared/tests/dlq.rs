@@ -69,6 +69,15 @@ async fn list_pages_oldest_first_and_purge_empties() {
         .map(|v| v["n"].as_i64().expect("n"))
         .collect();
     assert_eq!(page, [1, 2]);
+    // Found by schemathesis: an offset past i64::MAX panicked (an overflowing negation).
+    for offset in [5, i64::MAX as u64, i64::MAX as u64 + 1, u64::MAX] {
+        let page = dlq.list(&mut conn, DlqName::Alerter, offset, 200).await;
+        assert_eq!(
+            page.expect("list"),
+            Vec::<serde_json::Value>::new(),
+            "{offset}"
+        );
+    }
     assert_eq!(
         dlq.list(&mut conn, DlqName::Alerter, 0, 1)
             .await

@@ -129,11 +129,13 @@ async fn kill_a_lagging_primary_under_load(ack_replicas: &str) -> KillOutcome {
         redis,
         db,
         true,
-        &[
-            ("INGEST_ACK_REPLICAS", ack_replicas),
-            ("INGEST_ACK_TIMEOUT_MS", "2000"),
-        ],
-        &[],
+        Settings {
+            ingestor: &[
+                ("INGEST_ACK_REPLICAS", ack_replicas),
+                ("INGEST_ACK_TIMEOUT_MS", "2000"),
+            ],
+            ..Settings::default()
+        },
     )
     .await;
     let run = uuid::Uuid::new_v4().simple().to_string();

@@ -40,7 +40,7 @@ async fn call(sandbox: &Sandbox, method: reqwest::Method, path: &str, body: Valu
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_key_stops_at_the_ingestor_within_ten_seconds_and_a_rotated_one_hands_over() {
     let db = TestDatabase::new().await;
-    let sandbox = Sandbox::start_with(TestRedis::new().await, db, false, &[], &[]).await;
+    let sandbox = Sandbox::start_with(TestRedis::new().await, db, false, Settings::default()).await;
     let made = call(
         &sandbox,
         reqwest::Method::POST,

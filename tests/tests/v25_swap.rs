@@ -95,12 +95,14 @@ async fn a_v25_site_is_swapped_service_by_service_under_load_and_one_step_rolled
         redis,
         db,
         false,
-        &[],
-        &[
-            ("MOOG_RATE_LIMIT", &limit),
-            ("MOOG_RATE_PERIOD", &period),
-            ("MOOG_RATE_LIMITER", "v25_sliding_log"),
-        ],
+        Settings {
+            forwarder: &[
+                ("MOOG_RATE_LIMIT", &limit),
+                ("MOOG_RATE_PERIOD", &period),
+                ("MOOG_RATE_LIMITER", "v25_sliding_log"),
+            ],
+            ..Settings::default()
+        },
     )
     .await;
     let run = uuid::Uuid::new_v4().simple().to_string();

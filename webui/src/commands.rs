@@ -123,7 +123,7 @@ pub async fn run(command: Command, env: &dyn EnvSource) -> anyhow::Result<()> {
             let scopes = scopes
                 .iter()
                 .map(|s| {
-                    Scope::parse(s).with_context(|| {
+                    Scope::parse(s.trim()).with_context(|| {
                         format!("unknown scope {s:?}: expected ingest, read, admin")
                     })
                 })

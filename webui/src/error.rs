@@ -4,7 +4,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use serde_json::json;
 use std::fmt;
 
 /// What a response carries for the usage metrics (`api::usage`): the dashboard served from
@@ -13,6 +12,13 @@ use std::fmt;
 pub enum Marked {
     Cached,
     RedisDown,
+}
+
+/// The body of every error answer.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What is wrong, for a person to read.
+    pub error: String,
 }
 
 #[derive(Debug)]
@@ -70,8 +76,9 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         self.log();
-        let mut response =
-            HttpResponse::build(self.status_code()).json(json!({ "error": self.to_string() }));
+        let mut response = HttpResponse::build(self.status_code()).json(ErrorBody {
+            error: self.to_string(),
+        });
         if matches!(self, Self::Unavailable(detail) if detail.starts_with("redis")) {
             // For `mutt_webui_api_requests_total{status="fail_redis"}`.
             response.extensions_mut().insert(Marked::RedisDown);
@@ -84,6 +91,13 @@ impl From<tokio_postgres::Error> for ApiError {
     fn from(e: tokio_postgres::Error) -> Self {
         if e.is_closed() || e.code().is_none() {
             Self::Unavailable(format!("postgresql: {e}"))
+        } else if e.code().is_some_and(|c| c.code().starts_with("22")) {
+            // Class 22, data exception: a value PostgreSQL cannot take (a NUL character in
+            // text, say) came from the request.
+            Self::BadRequest(format!(
+                "PostgreSQL cannot store a value of this request: {}",
+                e.as_db_error().map_or("invalid data", |d| d.message())
+            ))
         } else {
             Self::Internal(format!("postgresql: {}", shared::store::describe(&e)))
         }

@@ -2,7 +2,8 @@
 //!
 //! [`app::Webui`] serves the JSON `api` (rules, dev hosts, teams, DLQs, partitions,
 //! event and config audit, dynamic config, rule test, dashboard data, version) under
-//! `/api/v1` and `/api/v2`, with keys checked by `auth`. The subcommands in
+//! `/api/v1` and `/api/v2`, with keys checked by `auth`, and its OpenAPI document
+//! ([`openapi`], generated from the handlers and their types). The subcommands in
 //! [`commands`]: `serve`, `create-key`, `migrate` (migrations and audit partitions ahead),
 //! `seed` (MUTT v2.5's sample rules, dev hosts and teams), `partitions`, `retention` (the
 //! data lifecycle once, see `shared::lifecycle`), `dlq …`, `keys …`, `reshard`,
@@ -24,5 +25,6 @@ mod service;
 mod ui;
 pub mod v25_check;
 
+pub use api::openapi;
 pub use app::Webui;
 pub use service::slo;

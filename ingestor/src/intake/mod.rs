@@ -12,6 +12,57 @@ use shared::event::{EventId, Severity, parse_timestamp};
 /// route an event without them.
 const CORE_FIELDS: [&str; 3] = ["hostname", "message", "timestamp"];
 
+/// One event, as `POST /ingest` takes it (alone, in an array, or as a line of NDJSON).
+/// Fields besides these are kept and forwarded; fields starting with `_` belong to the
+/// system and are dropped. `REQUIRED_FIELDS` may require more fields than these three.
+// A schema for the OpenAPI document: `validate` reads the event field by field.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct IngestEvent {
+    #[schema(pattern = "\\S")]
+    hostname: String,
+    /// At most `INGEST_MAX_MESSAGE_BYTES` bytes (413 beyond).
+    #[schema(pattern = "\\S")]
+    message: String,
+    #[schema(schema_with = timestamp_schema)]
+    timestamp: Value,
+    #[schema(schema_with = severity_schema)]
+    syslog_severity: Option<Value>,
+    /// A dotted OID such as `1.3.6.1.4.1.9`, with an optional leading dot.
+    #[schema(pattern = "^\\.?[0-9]+(\\.[0-9]+)*$")]
+    trap_oid: Option<String>,
+}
+
+/// RFC 3339 text, or epoch seconds or milliseconds (as a number or numeric text).
+fn timestamp_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .item(ObjectBuilder::new().schema_type(Type::Number).minimum(Some(0)))
+        .description(Some(
+            "RFC 3339 text, or epoch seconds or milliseconds (numbers above 10^11 are milliseconds)",
+        ))
+        .into()
+}
+
+/// `null`, a level 0 to 7, or a syslog severity name in any case (`error`, `WARN` …).
+fn severity_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(0))
+                .maximum(Some(7)),
+        )
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .description(Some(
+            "A level 0 (emergency) to 7 (debug), or its name in any case (`error`, `WARN` …)",
+        ))
+        .into()
+}
+
 /// How the body was shaped: a single object gets v2.5's single-event response.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Body {

@@ -3,9 +3,9 @@
 //! and forwarder bind it on both of their v2.5 ports, so one port serves a probe and a
 //! scrape alike (v2.5's probes pointed at the wrong ports).
 
+use crate::openapi::{Health, Readiness};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use prometheus::Registry;
-use serde_json::json;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -104,21 +104,42 @@ pub fn configure(
 }
 
 fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", web::get().to(health))
-        .route("/ready", web::get().to(ready))
-        .route("/metrics", web::get().to(metrics));
+    cfg.service(resource("/health", "GET").get(health))
+        .service(resource("/ready", "GET").get(ready))
+        .service(resource("/metrics", "GET").get(metrics));
+}
+
+/// A resource at `path` that answers any method it has no route for with 405 and
+/// `Allow: <allow>` (the methods of its routes), as v2.5's Flask did; actix alone would
+/// hand such a request to the app's default service, a 404.
+pub fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move || async move {
+        HttpResponse::MethodNotAllowed()
+            .insert_header(("Allow", allow))
+            .json(serde_json::json!({"error": format!("method not allowed; use {allow}")}))
+    }))
 }
 
 async fn health(state: web::Data<AdminState>) -> HttpResponse {
-    HttpResponse::Ok()
-        .json(json!({"status": "healthy", "service": state.service, "version": VERSION}))
+    HttpResponse::Ok().json(Health {
+        status: "healthy",
+        service: state.service,
+        version: VERSION,
+    })
 }
 
 async fn ready(state: web::Data<AdminState>) -> HttpResponse {
     match (state.ready)().await {
-        Ok(()) => HttpResponse::Ok().json(json!({"status": "ready", "service": state.service})),
-        Err(reason) => HttpResponse::ServiceUnavailable()
-            .json(json!({"status": "not_ready", "service": state.service, "error": reason})),
+        Ok(()) => HttpResponse::Ok().json(Readiness {
+            status: "ready",
+            service: state.service,
+            error: None,
+        }),
+        Err(reason) => HttpResponse::ServiceUnavailable().json(Readiness {
+            status: "not_ready",
+            service: state.service,
+            error: Some(reason),
+        }),
     }
 }
 

@@ -16,7 +16,19 @@ const ACTIVE: &str = "(revoked_at IS NULL OR revoked_at > now())";
 
 /// What a key may do. `admin` includes `read`; `ingest` is separate (senders must not read
 /// the configuration, operators' keys need not ingest).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     Ingest,
@@ -26,7 +38,7 @@ pub enum Scope {
 
 impl Scope {
     pub fn parse(text: &str) -> Option<Self> {
-        match text.trim() {
+        match text {
             "ingest" => Some(Self::Ingest),
             "read" => Some(Self::Read),
             "admin" => Some(Self::Admin),
@@ -129,7 +141,7 @@ pub async fn create_key(
 }
 
 /// What an operator sees of a key: never its text or hash.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct KeyInfo {
     pub id: i32,
     /// For matching notes of use; never shown.

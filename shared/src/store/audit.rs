@@ -87,7 +87,7 @@ pub async fn insert_batch(pool: &Pool, rows: &[AuditRow]) -> Result<u64, AuditEr
 }
 
 /// A row of the event audit, as operators see it.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct EventRecord {
     pub id: i64,
     pub event_timestamp: super::Stamp,

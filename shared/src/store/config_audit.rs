@@ -47,7 +47,7 @@ pub async fn record(
 }
 
 /// A row of the configuration audit, as operators see it.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct ConfigRecord {
     pub id: i64,
     pub changed_at: Stamp,

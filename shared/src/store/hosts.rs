@@ -5,12 +5,12 @@ use deadpool_postgres::GenericClient;
 use serde::Serialize;
 use tokio_postgres::Error;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct DevHost {
     pub hostname: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct TeamMapping {
     pub hostname: String,
     pub team_assignment: String,

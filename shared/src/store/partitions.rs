@@ -72,7 +72,7 @@ pub async fn missing_partitions(
 }
 
 /// One row of `partition_health_summary`: a partition of `event_audit_log`.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct PartitionHealth {
     pub name: String,
     pub range: String,

@@ -77,7 +77,7 @@ const COLUMNS: &str = "id, name, description, match_string, trap_oid, syslog_sev
      priority, prod_handling, dev_handling, team_assignment, is_active, created_at, updated_at";
 
 /// Every column a client may set.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RuleValues {
     pub name: Option<String>,
     pub description: Option<String>,
@@ -93,7 +93,7 @@ pub struct RuleValues {
 }
 
 /// A stored rule, as operators see it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct StoredRule {
     pub id: i32,
     #[serde(flatten)]

@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
 use std::fmt;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// In the API's schema: an RFC 3339 time, as it is serialised.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Stamp(pub DateTime<Utc>);
 
 impl fmt::Display for Stamp {

@@ -158,10 +158,16 @@ impl PrivateRedis {
     /// The same, requiring `password` (as a MUTT v2.5 site's Redis does).
     pub async fn start_with(password: Option<&str>) -> Self {
         let port = super::free_tcp_port();
+        // A replica writes the snapshot it syncs from its primary into its directory: a
+        // directory of its own, not the test's working directory (the repository).
+        let dir = std::env::temp_dir().join(format!("mutt-private-redis-{port}"));
+        std::fs::create_dir_all(&dir).expect("a directory for the private redis-server");
         let mut command = std::process::Command::new("redis-server");
         command
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"]);
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(&dir);
         if let Some(password) = password {
             command.args(["--requirepass", password]);
         }

@@ -7,6 +7,7 @@
 #![allow(dead_code)] // each test file uses part of this
 
 pub mod load;
+pub mod scraping;
 pub mod v25;
 
 use mutt_tools::receiver::{Behaviour, Received, Receiver, ReceiverState};
@@ -57,6 +58,15 @@ fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> HashMap<&'a str, &'a str> {
     all
 }
 
+/// Settings added to the sandbox services' own: to the ingestor's, to every forwarder's,
+/// to the web UI's.
+#[derive(Clone, Copy, Default)]
+pub struct Settings<'a> {
+    pub ingestor: &'a [(&'a str, &'a str)],
+    pub forwarder: &'a [(&'a str, &'a str)],
+    pub webui: &'a [(&'a str, &'a str)],
+}
+
 impl Sandbox {
     pub async fn start() -> Self {
         Self::start_on(TestRedis::new().await).await
@@ -68,20 +78,23 @@ impl Sandbox {
         shared::store::seed_v25_samples(&db.pool)
             .await
             .expect("seed");
-        Self::start_with(redis, db, true, &[], &[]).await
+        Self::start_with(redis, db, true, Settings::default()).await
     }
 
     /// The sandbox on a given Redis and (migrated) database; with `workers`, the two
     /// alerters and two forwarders start too, else only the ingestor and the web UI.
-    /// `ingestor_env` adds settings to the ingestor's, `forwarder_env` to every
-    /// forwarder's.
+    /// `settings` adds to the services' own.
     pub async fn start_with(
         redis: TestRedis,
         db: TestDatabase,
         workers: bool,
-        ingestor_env: &[(&str, &str)],
-        forwarder_env: &[(&str, &str)],
+        settings: Settings<'_>,
     ) -> Self {
+        let Settings {
+            ingestor: ingestor_env,
+            forwarder: forwarder_env,
+            webui: webui_env,
+        } = settings;
         shared::process::telemetry::init(&shared::config::TelemetryConfig {
             log_level: "warn".into(),
             log_json: false,
@@ -141,11 +154,9 @@ impl Sandbox {
             ForwarderConfig::from_env(&Env::new(&env(&forwarder_vars))).expect("forwarder config");
         forwarder.redis = redis.config.clone();
 
-        let mut webui = WebuiConfig::from_env(&Env::new(&env(&[
-            ("SERVER_PORT_WEBUI", "0"),
-            ("WEBUI_API_KEY", ADMIN_KEY),
-        ])))
-        .expect("webui config");
+        let mut webui_vars = vec![("SERVER_PORT_WEBUI", "0"), ("WEBUI_API_KEY", ADMIN_KEY)];
+        webui_vars.extend_from_slice(webui_env);
+        let mut webui = WebuiConfig::from_env(&Env::new(&env(&webui_vars))).expect("webui config");
         webui.redis = redis.config.clone();
         webui.db = db.config.clone();
 

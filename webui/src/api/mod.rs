@@ -11,6 +11,7 @@ mod dashboard;
 mod dlq;
 mod hosts;
 mod keys;
+pub mod openapi;
 mod rules;
 pub(crate) mod system;
 mod usage;
@@ -26,11 +27,47 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpRequest, HttpResponse, web};
 use shared::store::api_keys::Scope;
 
+/// The answer to a change that returns nothing else.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Message {
+    message: &'static str,
+}
+
+impl Message {
+    fn new(message: &'static str) -> Self {
+        Self { message }
+    }
+}
+
+/// A body that may be left out: nothing (or only whitespace) reads as `{}`, anything else
+/// must be a JSON object. (actix's `Option<Json<_>>` would read a body it cannot parse as
+/// no body, and go ahead.)
+fn optional_object(
+    body: &web::Bytes,
+) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(serde_json::Map::new());
+    }
+    match serde_json::from_slice(body) {
+        Ok(serde_json::Value::Object(fields)) => Ok(fields),
+        Ok(_) => Err(ApiError::bad("the body, when sent, must be a JSON object")),
+        Err(e) => Err(ApiError::bad(format!("invalid JSON body: {e}"))),
+    }
+}
+
 /// Largest request body the API reads.
 const MAX_BODY: usize = 256 * 1024;
 
 pub fn mount(cfg: &mut web::ServiceConfig) {
     for (prefix, deprecated) in [("/api/v1", "true"), ("/api/v2", "false")] {
+        let document = |cfg: &mut web::ServiceConfig| {
+            // The document describes /api/v2; /api/v1 answers the same, deprecated.
+            if prefix == "/api/v2" {
+                cfg.service(
+                    shared::process::admin::resource("/openapi.json", "GET").get(openapi::serve),
+                );
+            }
+        };
         cfg.service(
             web::scope(prefix)
                 .wrap(actix_web::middleware::from_fn(usage::count))
@@ -53,6 +90,7 @@ pub fn mount(cfg: &mut web::ServiceConfig) {
                 .app_data(web::PathConfig::default().error_handler(|_, _| {
                     actix_web::Error::from(ApiError::NotFound("Not found".into()))
                 }))
+                .configure(document)
                 .configure(system::routes)
                 .configure(rules::routes)
                 .configure(hosts::routes)

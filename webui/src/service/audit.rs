@@ -27,22 +27,34 @@ pub struct Found<T> {
 }
 
 /// The event search's query parameters, each optional.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventQuery {
+    /// Events from this host only.
     pub hostname: Option<String>,
+    /// Events this rule matched only.
     pub rule_id: Option<i32>,
+    /// From this time: a date (`2026-11-22`, midnight UTC) or an RFC 3339 time.
     pub start_date: Option<String>,
+    /// Up to this time, in the same forms.
     pub end_date: Option<String>,
 }
 
 /// The configuration search's query parameters, each optional.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ConfigQuery {
+    /// Changes by this key name only.
     pub changed_by: Option<String>,
+    /// `CREATE`, `UPDATE` or `DELETE` (any case).
     pub operation: Option<String>,
+    /// Changes to this table only (`alert_rules`, `development_hosts`, …).
     pub table_name: Option<String>,
+    /// Changes to this row only.
     pub record_id: Option<i32>,
+    /// From this time: a date (`2026-11-22`, midnight UTC) or an RFC 3339 time.
     pub start_date: Option<String>,
+    /// Up to this time, in the same forms.
     pub end_date: Option<String>,
 }
 

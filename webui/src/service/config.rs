@@ -18,8 +18,43 @@ use shared::dynamic_config::{SETTINGS, normalise, setting};
 use shared::store::api_keys::Scope;
 use shared::store::config_audit::{self, ConfigChange};
 
+/// `PUT /config/{key}`'s body.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // A schema: the fields are read through `Fields`.
+pub struct SettingInput {
+    /// The new value: a number, or a number as text; which numbers, the setting says.
+    #[schema(schema_with = number_or_text)]
+    value: Value,
+    /// Why, for the configuration audit.
+    #[schema(max_length = 10000)]
+    reason: Option<String>,
+}
+
+fn number_or_text() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::Number))
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .into()
+}
+
+/// A setting's name in a path: one of [`SETTINGS`], listed in the OpenAPI document.
+pub struct SettingKey;
+
+impl utoipa::PartialSchema for SettingKey {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(SETTINGS.iter().map(|s| s.key())))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for SettingKey {}
+
 /// A setting, its current value (when one is set) and what reads it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct SettingValue {
     pub key: &'static str,
     pub value: Option<String>,
@@ -28,7 +63,7 @@ pub struct SettingValue {
 }
 
 /// What a change did.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct SettingChange {
     pub key: &'static str,
     pub old_value: Option<String>,

@@ -13,7 +13,7 @@ use shared::redis::keys::RedisKeys;
 use std::sync::Mutex;
 use std::time::Instant;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Dashboard {
     pub summary: Rates,
     pub chart_24h: Chart,
@@ -23,7 +23,7 @@ pub struct Dashboard {
 }
 
 /// Events ingested per minute.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Rates {
     pub current_rate_1m: f64,
     pub avg_rate_15m: f64,
@@ -31,13 +31,13 @@ pub struct Rates {
 }
 
 /// The last 24 hours, oldest first: events per minute, averaged over each hour.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Chart {
     pub labels: Vec<String>,
     pub data: Vec<f64>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Queues {
     pub ingest_queue: u64,
     pub alert_queue: u64,

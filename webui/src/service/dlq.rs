@@ -13,14 +13,14 @@ use shared::store::api_keys::Scope;
 /// Most items one page lists.
 pub const MAX_LIMIT: u64 = 200;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct QueueDepth {
     pub name: &'static str,
     pub depth: u64,
 }
 
 /// A page of one queue.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Listing {
     pub name: &'static str,
     pub depth: u64,
@@ -28,6 +28,19 @@ pub struct Listing {
     pub limit: u64,
     /// Each item as stored (a string where it is not JSON).
     pub items: Vec<Value>,
+}
+
+/// `POST /dlq/{name}/replay`'s body: `{"count": N}` or `{"all": true}`.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // A schema: the fields are read through `Fields`.
+pub struct ReplayInput {
+    /// The oldest this many items.
+    #[schema(value_type = i32, required = false, minimum = 1)]
+    count: Option<i32>,
+    /// Every item (instead of `count`).
+    #[schema(value_type = bool, required = false)]
+    all: Option<bool>,
 }
 
 /// The queue `text` names, or a 404.

@@ -7,12 +7,34 @@
 use crate::error::ApiError;
 use serde_json::{Map, Value};
 use shared::event::json_kind;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::Schema;
+
+/// The body of a change that takes nothing but its reason (a delete, a revocation).
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // A schema: the field is read through `Fields::reason`.
+pub struct Reason {
+    /// Why, for the configuration audit.
+    #[schema(max_length = 10000)]
+    reason: Option<String>,
+}
 
 pub struct Fields {
     fields: Map<String, Value>,
 }
 
 impl Fields {
+    /// Checks that every field is one of the properties of `T`, the body's schema in the
+    /// OpenAPI document (`crate::api::openapi`): what the document lists is what is taken.
+    pub fn of<T: utoipa::PartialSchema>(fields: Map<String, Value>) -> Result<Self, ApiError> {
+        let names = property_names::<T>();
+        Self::new(
+            fields,
+            &names.iter().map(String::as_str).collect::<Vec<_>>(),
+        )
+    }
+
     /// Checks that every field is one of `known`.
     pub fn new(fields: Map<String, Value>, known: &[&str]) -> Result<Self, ApiError> {
         if let Some(unknown) = fields.keys().find(|k| !known.contains(&k.as_str())) {
@@ -99,4 +121,28 @@ impl Fields {
     pub fn raw(&self, name: &str) -> Option<&Value> {
         self.fields.get(name)
     }
+}
+
+/// The property names of an object schema, in their declared order.
+pub fn property_names<T: utoipa::PartialSchema>() -> Vec<String> {
+    match T::schema() {
+        RefOr::T(Schema::Object(object)) => object.properties.keys().cloned().collect(),
+        _ => panic!("a request body's schema is an object"),
+    }
+}
+
+/// `T`'s object schema with `names` required besides: a create needs fields an update may
+/// leave out, and both are the same fields otherwise.
+pub fn requiring<T: utoipa::PartialSchema>(names: &[&str]) -> RefOr<Schema> {
+    let RefOr::T(Schema::Object(mut object)) = T::schema() else {
+        panic!("a request body's schema is an object");
+    };
+    for name in names {
+        assert!(
+            object.properties.contains_key(*name),
+            "{name} is a property"
+        );
+        object.required.push((*name).to_owned());
+    }
+    RefOr::T(Schema::Object(object))
 }

@@ -10,6 +10,44 @@ use crate::error::ApiError;
 use shared::store::hosts as store;
 pub use shared::store::hosts::{DevHost, TeamMapping};
 
+/// `POST /dev-hosts`'s body.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // A schema: the fields are read through `Fields`.
+pub struct DevHostInput {
+    #[schema(max_length = 255, pattern = "\\S")]
+    hostname: String,
+    /// Why, for the configuration audit.
+    #[schema(max_length = 10000)]
+    reason: Option<String>,
+}
+
+/// `POST /teams`'s body.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // A schema: the fields are read through `Fields`.
+pub struct TeamInput {
+    #[schema(max_length = 255, pattern = "\\S")]
+    hostname: String,
+    #[schema(max_length = 100, pattern = "\\S")]
+    team_assignment: String,
+    /// Why, for the configuration audit.
+    #[schema(max_length = 10000)]
+    reason: Option<String>,
+}
+
+/// `PUT /teams/{hostname}`'s body.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // A schema: the fields are read through `Fields`.
+pub struct TeamUpdate {
+    #[schema(max_length = 100, pattern = "\\S")]
+    team_assignment: String,
+    /// Why, for the configuration audit.
+    #[schema(max_length = 10000)]
+    reason: Option<String>,
+}
+
 /// A dev host from `hostname`.
 pub fn dev_host_of(fields: &Fields) -> Result<DevHost, ApiError> {
     let hostname = fields

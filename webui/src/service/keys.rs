@@ -15,8 +15,35 @@ use std::time::Duration;
 /// The longest grace a rotation may give the old key.
 pub const MAX_GRACE: Duration = Duration::from_secs(30 * 24 * 3600);
 
+/// `POST /keys`'s body.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // A schema: the fields are read through `Fields`.
+pub struct KeyInput {
+    #[schema(max_length = 100, pattern = "\\S")]
+    name: String,
+    #[schema(min_items = 1)]
+    scopes: Vec<Scope>,
+    /// Why, for the configuration audit.
+    #[schema(max_length = 10000)]
+    reason: Option<String>,
+}
+
+/// `POST /keys/{name}/rotate`'s body, optional.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // A schema: the fields are read through `Fields`.
+pub struct RotateInput {
+    /// How long the old key keeps working (0, the default: it stops now).
+    #[schema(value_type = i32, required = false, minimum = 0, maximum = 2592000)]
+    grace_seconds: Option<i32>,
+    /// Why, for the configuration audit.
+    #[schema(max_length = 10000)]
+    reason: Option<String>,
+}
+
 /// A key just made: the only time its text is shown.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct NewKey {
     pub name: String,
     pub scopes: Vec<Scope>,
@@ -32,12 +59,13 @@ impl From<KeyError> for ApiError {
             KeyError::NoScopes | KeyError::BadName => ApiError::BadRequest(e.to_string()),
             KeyError::NameTaken(_) => ApiError::Conflict(e.to_string()),
             KeyError::NotFound(_) => ApiError::NotFound(e.to_string()),
-            KeyError::Db(_) | KeyError::Pool(_) => ApiError::Unavailable(format!("api keys: {e}")),
+            KeyError::Db(e) => ApiError::from(e),
+            KeyError::Pool(e) => ApiError::from(e),
         }
     }
 }
 
-/// `name` and `scopes` (a list, or comma-separated text) of a new key.
+/// `name` and `scopes` (a list) of a new key.
 pub fn new_key_of(fields: &Fields) -> Result<(String, Vec<Scope>), ApiError> {
     let name = fields
         .required_text("name", 100, true)
@@ -49,8 +77,6 @@ pub fn new_key_of(fields: &Fields) -> Result<(String, Vec<Scope>), ApiError> {
             .iter()
             .map(|v| v.as_str().ok_or_else(wrong))
             .collect::<Result<_, _>>()?,
-        // A form sends one field, comma-separated.
-        Some(serde_json::Value::String(list)) => list.split(',').collect(),
         _ => return Err(wrong()),
     };
     let scopes: Option<Vec<Scope>> = texts.iter().map(|s| Scope::parse(s)).collect();

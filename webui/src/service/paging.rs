@@ -5,11 +5,15 @@ use serde::{Deserialize, Serialize};
 
 pub const MAX_LIMIT: i64 = 200;
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Page {
+    /// The page, from 1.
     #[serde(default = "first")]
+    #[param(minimum = 1, default = 1)]
     pub page: i64,
     /// Rows per page; when absent, `AUDIT_LOG_PAGE_SIZE` (v2.5's default page size).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -33,7 +37,7 @@ impl Page {
 }
 
 /// v2.5's `pagination` object.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Pagination {
     pub page: i64,
     pub limit: i64,

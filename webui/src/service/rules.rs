@@ -31,9 +31,62 @@ pub const RULE_FIELDS: [&str; 11] = [
     "is_active",
 ];
 
+/// A rule's fields, each optional in an update. A new rule needs `prod_handling`,
+/// `dev_handling` and `team_assignment`, and `match_string` or `trap_oid`.
+// `POST /rules` takes the same fields with the three required ([`NewRule`]); `RuleDraft`
+// reads them one by one, and `Fields::of` takes exactly these names.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // A schema: the fields are read through `Fields`.
+pub struct RuleFields {
+    #[schema(max_length = 255)]
+    name: Option<String>,
+    #[schema(max_length = 10000)]
+    description: Option<String>,
+    /// Text (or a regex) the message must contain; this or `trap_oid` is needed.
+    #[schema(max_length = 255)]
+    match_string: Option<String>,
+    /// An OID the event's `trap_oid` must equal (or start with, for `oid_prefix`).
+    #[schema(max_length = 255)]
+    trap_oid: Option<String>,
+    /// `null`, a level 0 to 7, or a syslog severity name such as `error`.
+    syslog_severity: Option<Value>,
+    #[schema(value_type = String, required = false, pattern = "^(contains|regex|oid_prefix)$")]
+    match_type: Option<String>,
+    /// Lower matches first.
+    #[schema(value_type = i32, required = false)]
+    priority: Option<i32>,
+    #[schema(value_type = String, required = false, max_length = 100, pattern = "\\S")]
+    prod_handling: Option<String>,
+    #[schema(value_type = String, required = false, max_length = 100, pattern = "\\S")]
+    dev_handling: Option<String>,
+    #[schema(value_type = String, required = false, max_length = 100, pattern = "\\S")]
+    team_assignment: Option<String>,
+    #[schema(value_type = bool, required = false)]
+    is_active: Option<bool>,
+    /// Why, for the configuration audit.
+    #[schema(max_length = 10000)]
+    reason: Option<String>,
+}
+
+/// `POST /rules`'s body: [`RuleFields`] with the handlings and team required.
+pub struct NewRule;
+
+impl utoipa::PartialSchema for NewRule {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        super::fields::requiring::<RuleFields>(&[
+            "prod_handling",
+            "dev_handling",
+            "team_assignment",
+        ])
+    }
+}
+
+impl utoipa::ToSchema for NewRule {}
+
 /// A rule with what the alerter counted of it in Redis: events matched and the time of
 /// the last match. Both `None` when Redis cannot say, so the rules stay readable.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct RuleWithHits {
     #[serde(flatten)]
     pub rule: StoredRule,
@@ -320,4 +373,26 @@ pub async fn remove(
         Ok((removal, change))
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{NewRule, RULE_FIELDS, RuleFields};
+    use crate::service::fields::property_names;
+
+    /// `Fields::of` takes a body's fields from its schema: the schema and the list the
+    /// pages and `has_any` use must agree.
+    #[test]
+    fn the_rule_schemas_list_the_rule_fields_and_reason() {
+        let mut expected: Vec<String> = RULE_FIELDS
+            .iter()
+            .chain(&["reason"])
+            .map(|s| s.to_string())
+            .collect();
+        expected.sort();
+        for mut listed in [property_names::<RuleFields>(), property_names::<NewRule>()] {
+            listed.sort();
+            assert_eq!(listed, expected);
+        }
+    }
 }

@@ -90,7 +90,7 @@ fn definitions() -> [Definition; 6] {
 }
 
 /// One SLO, in v2.5's shape (`target` for ratios, `target_seconds` for latencies).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct SloResult {
     pub slo_name: &'static str,
     pub description: &'static str,
@@ -108,7 +108,7 @@ pub struct SloResult {
 }
 
 /// v2.5's documented summary of one component.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Component {
     pub target: f64,
     pub availability: Option<f64>,
@@ -119,13 +119,13 @@ pub struct Component {
     pub window_hours: u32,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Components {
     pub ingestor: Component,
     pub forwarder: Component,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct SloReport {
     pub timestamp: String,
     pub window_hours: u32,

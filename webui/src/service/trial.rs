@@ -12,8 +12,22 @@ use shared::rules::routing::{Decision, Environment, Snapshot, decide};
 use shared::rules::{MatchType, Rule};
 use shared::store::rules::{LoadError, load_routing};
 
+/// `POST /rules/test`'s body: an event as the ingest API takes it, any other fields kept
+/// (fields starting with `_` belong to the system and are dropped, as the ingestor does).
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)] // A schema: the event is read as `shared::event::Event`.
+pub struct TestEvent {
+    hostname: String,
+    message: String,
+    /// RFC 3339 text or epoch seconds/milliseconds; now when absent.
+    timestamp: Option<Value>,
+    /// A level 0 to 7, or a syslog severity name such as `error`.
+    syslog_severity: Option<Value>,
+    trap_oid: Option<String>,
+}
+
 /// What the alerter would do with the event.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Trial {
     pub matched: bool,
     /// The stored rule that matched.
@@ -31,6 +45,7 @@ pub fn event_of(mut value: Value) -> Result<Event, ApiError> {
     let object = value
         .as_object_mut()
         .ok_or_else(|| ApiError::bad("send an event: a JSON object"))?;
+    object.retain(|name, _| !name.starts_with('_'));
     object
         .entry("timestamp")
         .or_insert_with(|| chrono::Utc::now().to_rfc3339().into());

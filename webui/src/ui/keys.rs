@@ -86,7 +86,20 @@ async fn create(
 ) -> UiResult {
     let caller = viewer.submitting(&req, &form)?;
     let made = async {
-        let input = form_fields(&form, &["name", "scopes", "reason"])?;
+        // The form's one comma-separated field becomes the API's list.
+        let scopes: Vec<Value> = field(&form, "scopes")
+            .split(',')
+            .map(|s| Value::from(s.trim()))
+            .collect();
+        let mut body = serde_json::Map::new();
+        for name in ["name", "reason"] {
+            let value = field(&form, name).trim();
+            if !value.is_empty() {
+                body.insert(name.to_owned(), value.into());
+            }
+        }
+        body.insert("scopes".to_owned(), scopes.into());
+        let input = Fields::of::<keys::KeyInput>(body)?;
         let (name, scopes) = keys::new_key_of(&input)?;
         keys::create(&state, &caller, &name, &scopes, input.reason()?.as_deref()).await
     }

@@ -140,12 +140,16 @@ impl<'k> Dlq<'k> {
         offset: u64,
         limit: u64,
     ) -> redis::RedisResult<Vec<Value>> {
+        // No list holds i64::MAX items: an offset beyond that lists nothing.
+        let (Ok(offset), Ok(limit)) = (i64::try_from(offset), i64::try_from(limit)) else {
+            return Ok(Vec::new());
+        };
         if limit == 0 {
             return Ok(Vec::new());
         }
         // Newest at the head (LPUSH): the oldest are at the tail, index -1.
-        let start = -(offset as i64) - (limit as i64);
-        let end = -(offset as i64) - 1;
+        let start = -offset.saturating_add(limit);
+        let end = -offset - 1;
         let mut items: Vec<String> = redis::cmd("LRANGE")
             .arg(name.key(self.keys))
             .arg(start)
