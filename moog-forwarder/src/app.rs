@@ -211,11 +211,14 @@ impl Forwarder {
         let couriers = lanes.iter().map(|l| l.courier.clone()).collect();
         running.spawn(sample_gauges(couriers, running.stop_token()));
 
-        let slots = Arc::new(Semaphore::new(config.max_in_flight));
+        // A slot per alert: MOOG_MAX_IN_FLIGHT POSTs of up to MOOG_BATCH_SIZE alerts each.
+        let alert_slots = config.max_in_flight * config.batch_size;
+        let slots = Arc::new(Semaphore::new(alert_slots));
         let mut lane_tasks = tokio::task::JoinSet::new();
         for lane in lanes {
             let settings = LaneSettings {
-                max_in_flight: config.max_in_flight,
+                alert_slots,
+                batch_size: config.batch_size,
                 pop_timeout: config.pop_timeout,
             };
             lane_tasks.spawn(lane.run(gate.clone(), slots.clone(), settings, shutdown.clone()));
@@ -229,7 +232,9 @@ impl Forwarder {
 
 #[derive(Clone, Copy)]
 struct LaneSettings {
-    max_in_flight: usize,
+    /// Alerts in flight at most, over all lanes.
+    alert_slots: usize,
+    batch_size: usize,
     pop_timeout: Duration,
 }
 
@@ -278,7 +283,7 @@ impl Lane {
             };
             // Under load slots free up one at a time; wait a moment for a quarter of them,
             // so that one take, one clearance and one ack serve many alerts.
-            let gather = (settings.max_in_flight / 4).saturating_sub(1) as u32;
+            let gather = (settings.alert_slots / 4).saturating_sub(1) as u32;
             if gather > 0 && slots.available_permits() < gather as usize {
                 let more = slots.clone().acquire_many_owned(gather);
                 if let Ok(Ok(more)) = tokio::time::timeout(GATHER_WAIT, more).await {
@@ -311,11 +316,18 @@ impl Lane {
                 let Some(cleared) = gate.clearance(pending.len(), &shutdown).await else {
                     break;
                 };
-                for (item, permit) in pending.drain(..cleared.min(pending.len())) {
+                // One POST per MOOG_BATCH_SIZE cleared alerts, holding their slots.
+                let mut cleared = pending.drain(..cleared.min(pending.len()));
+                while let Some((item, mut permits)) = cleared.next() {
+                    let mut batch = vec![item];
+                    for (item, permit) in cleared.by_ref().take(settings.batch_size - 1) {
+                        batch.push(item);
+                        permits.merge(permit);
+                    }
                     let (courier, acks, stop) = (courier.clone(), acks.clone(), shutdown.clone());
                     deliveries.spawn(async move {
-                        courier.deliver(item, &acks, stop).await;
-                        drop(permit);
+                        courier.deliver(batch, &acks, stop).await;
+                        drop(permits);
                     });
                 }
             }

@@ -1,6 +1,7 @@
-//! Delivering one alert that the [`crate::gate`] let through: POST it, then carry out the
-//! [`crate::outcome`]: hand it to the batched [`crate::ack`], schedule a delayed
-//! [`crate::retry`] in Redis, or dead-letter it, each one atomic step in Redis.
+//! Delivering alerts that the [`crate::gate`] let through, one POST for up to
+//! `MOOG_BATCH_SIZE` of them: POST, then carry out each alert's [`crate::outcome`]: hand
+//! it to the batched [`crate::ack`], schedule a delayed [`crate::retry`] in Redis, or
+//! dead-letter it, each one atomic step in Redis.
 //! On shutdown a step that cannot reach Redis gives up and leaves the alert in the
 //! processing list, from where it is returned to the queue.
 
@@ -46,30 +47,104 @@ pub struct Courier {
     pub metrics: ForwarderMetrics,
 }
 
+/// An alert read from its queue item: the item as taken (what acks, retries and dead
+/// letters name), the retries it has had, and its webhook payload.
+struct Readable {
+    item: Vec<u8>,
+    retries: u32,
+    payload: Vec<u8>,
+}
+
 impl Courier {
-    /// Delivers the alert `item` (the exact bytes taken from the queue). A delivered
-    /// alert goes to `acks`.
-    pub async fn deliver(&self, item: Vec<u8>, acks: &Acks, shutdown: CancellationToken) {
-        let alert = match serde_json::from_slice::<AlertView>(&item) {
-            Ok(alert) => alert,
-            Err(e) => {
-                let failure = Failure::new(format!("not an alert: {e}"), 1);
-                self.dead_letter(&item, failure, &shutdown).await;
-                return;
-            }
-        };
+    /// Delivers the alerts `items` (the exact bytes taken from the queue) in one POST:
+    /// one alone in v2.5's one-event body, several in the events-array form
+    /// ([`webhook::batch_body`]). Delivered alerts go to `acks`.
+    ///
+    /// Moog's answer to a batch is each alert's answer: accepted, all are acknowledged;
+    /// to be retried, each is retried on its own schedule, as if sent alone. Refused
+    /// (a 4xx that retrying cannot help), the fault may lie with one alert: each is sent
+    /// again alone, and only what Moog refuses alone is dead-lettered.
+    pub async fn deliver(&self, items: Vec<Vec<u8>>, acks: &Acks, shutdown: CancellationToken) {
         let now = chrono::Utc::now().timestamp();
-        let body = webhook::payload(&alert, &self.endpoint.signature_template, now);
-        let body = serde_json::to_vec(&body).expect("payloads serialise");
-        let (delivery, detail) = self.post(body).await;
+        let mut alerts = Vec::with_capacity(items.len());
+        for item in items {
+            match self.read(item, now) {
+                Ok(alert) => alerts.push(alert),
+                Err((item, failure)) => self.dead_letter(&item, failure, &shutdown).await,
+            }
+        }
+        if alerts.len() <= 1 {
+            for alert in alerts {
+                self.post_alone(alert, acks, &shutdown).await;
+            }
+            return;
+        }
+        let payloads: Vec<Vec<u8>> = alerts
+            .iter_mut()
+            .map(|a| std::mem::take(&mut a.payload))
+            .collect();
+        let (delivery, detail) = self.post(webhook::batch_body(&payloads)).await;
         self.tell_breaker(delivery).await;
-        let step = outcome::plan(
-            delivery,
-            detail,
-            alert.moog_retry_count,
-            &self.policy,
-            rand_unit(),
-        );
+        if let Delivery::Rejected { .. } = delivery {
+            for (mut alert, payload) in alerts.into_iter().zip(payloads) {
+                alert.payload = payload;
+                self.post_alone(alert, acks, &shutdown).await;
+            }
+            return;
+        }
+        for alert in alerts {
+            self.settle(
+                alert.item,
+                alert.retries,
+                delivery,
+                detail.clone(),
+                acks,
+                &shutdown,
+            )
+            .await;
+        }
+    }
+
+    /// The alert `item` with its payload; an item that is not an alert, with why.
+    fn read(&self, item: Vec<u8>, now: i64) -> Result<Readable, (Vec<u8>, Failure)> {
+        let (retries, payload) = match serde_json::from_slice::<AlertView>(&item) {
+            Ok(alert) => {
+                let body = webhook::payload(&alert, &self.endpoint.signature_template, now);
+                let payload = serde_json::to_vec(&body).expect("payloads serialise");
+                (alert.moog_retry_count, payload)
+            }
+            Err(e) => return Err((item, Failure::new(format!("not an alert: {e}"), 1))),
+        };
+        Ok(Readable {
+            item,
+            retries,
+            payload,
+        })
+    }
+
+    async fn post_alone(&self, alert: Readable, acks: &Acks, shutdown: &CancellationToken) {
+        let Readable {
+            item,
+            retries,
+            payload,
+        } = alert;
+        let (delivery, detail) = self.post(payload).await;
+        self.tell_breaker(delivery).await;
+        self.settle(item, retries, delivery, detail, acks, shutdown)
+            .await;
+    }
+
+    /// Carries out what Moog's answer `delivery` means for one alert.
+    async fn settle(
+        &self,
+        item: Vec<u8>,
+        retries: u32,
+        delivery: Delivery,
+        detail: Option<String>,
+        acks: &Acks,
+        shutdown: &CancellationToken,
+    ) {
+        let step = outcome::plan(delivery, detail, retries, &self.policy, rand_unit());
         let requests = &self.metrics.requests;
         match step {
             Step::Ack => {
@@ -83,7 +158,7 @@ impl Courier {
                 let updated = &with_retry_count(&item, attempts);
                 let (keys, processing) = (&self.keys, self.queue.processing_list());
                 let delay_ms = delay.as_millis() as u64;
-                let scheduled = until_ok("scheduling a retry", SETTLE, &shutdown, || {
+                let scheduled = until_ok("scheduling a retry", SETTLE, shutdown, || {
                     let (mut redis, item) = (self.redis.clone(), &item);
                     async move {
                         retry::schedule(&mut redis, keys, processing, updated, item, delay_ms).await
@@ -107,7 +182,7 @@ impl Courier {
                     attempts,
                     last_http_status: status,
                 };
-                self.dead_letter(&item, failure, &shutdown).await;
+                self.dead_letter(&item, failure, shutdown).await;
             }
         }
     }

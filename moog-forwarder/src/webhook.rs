@@ -121,6 +121,22 @@ pub fn payload_for(alert: &Alert, signature_template: &str, now_epoch_secs: i64)
         .expect("payloads serialise")
 }
 
+/// The body of a POST carrying several alerts (`MOOG_BATCH_SIZE` > 1): the Moogsoft
+/// events API's array form, `{"events": [payload, …]}`, built from the payloads' bytes.
+pub fn batch_body(payloads: &[Vec<u8>]) -> Vec<u8> {
+    let length = payloads.iter().map(Vec::len).sum::<usize>() + payloads.len() + 12;
+    let mut body = Vec::with_capacity(length);
+    body.extend_from_slice(b"{\"events\":[");
+    for (i, payload) in payloads.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(payload);
+    }
+    body.extend_from_slice(b"]}");
+    body
+}
+
 /// What a delivery attempt came to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Delivery {

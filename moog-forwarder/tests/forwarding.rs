@@ -194,9 +194,8 @@ async fn an_open_breaker_holds_alerts_back_sends_one_trial_and_loses_nothing() {
 async fn a_killed_forwarder_s_alerts_are_delivered_by_another() {
     let (redis, moog) = (TestRedis::new().await, Moog::start().await);
     moog.state.set_behaviour(mutt_tools::receiver::Behaviour {
-        status: 200,
         delay_ms: 300,
-        retry_after: None,
+        ..Default::default()
     });
     let alerts: Vec<_> = (0..20).map(alert).collect();
     push(&redis, &alerts).await;

@@ -32,7 +32,10 @@ BIN = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release"
 LOAD_BIN = Path(os.environ.get("BENCH_LOAD_BIN", BIN / "mutt-load"))
 SECS = float(os.environ.get("BENCH_SECONDS", "10"))
 RATES = [int(r) for r in os.environ.get("BENCH_RATES", "500 2000 10000").split()]
-SATURATION_EVENTS = int(os.environ.get("BENCH_SATURATION_EVENTS", "60000"))
+SATURATION_EVENTS = int(os.environ.get("BENCH_SATURATION_EVENTS", "60000"))  # 0: no saturating run
+# The rule set: by default about a fifth of the events is forwarded; scripts/bench-batching
+# uses bench-rules-forward-all.sql.
+RULES = Path(os.environ.get("BENCH_RULES", ROOT / "scripts/lib/bench-rules.sql"))
 ALERTERS = [int(n) for n in os.environ.get("BENCH_ALERTERS", "1 2 4").split()]
 FORWARDERS = [int(n) for n in os.environ.get("BENCH_FORWARDERS", "1 2").split()]
 PG_PORT = os.environ.get("MUTT_TEST_PG_PORT", "5432")
@@ -329,7 +332,7 @@ def main():
     subprocess.run([str(BIN / "webui"), "migrate"], env=env, check=True, capture_output=True)
     subprocess.run([str(BIN / "webui"), "seed"], env=env, check=True, capture_output=True)
     subprocess.run(["psql", "-h", "127.0.0.1", "-p", PG_PORT, "-U", PG_USER, "-d", DB, "-v", "ON_ERROR_STOP=1",
-                    "-Atq", "-c", f"SET search_path = {SCHEMA}", "-f", str(ROOT / "scripts/lib/bench-rules.sql")],
+                    "-Atq", "-c", f"SET search_path = {SCHEMA}", "-f", str(RULES)],
                    check=True, capture_output=True)
     t = time.monotonic()
     psql(f"""SET search_path = {SCHEMA};
@@ -350,7 +353,7 @@ def main():
                 try:
                     run_load(stack, 1000, 2000, 10, 0)  # warm-up: scripts loaded, pools filled
                     idle = idle_rate(stack)
-                    for rate in RATES + [0]:
+                    for rate in RATES + ([0] if SATURATION_EVENTS else []):
                         count = int(rate * SECS) if rate else SATURATION_EVENTS
                         batch = 10 if rate else 100
                         r = run_load(stack, rate, count, batch, idle)

@@ -6,6 +6,9 @@
 //! `GET /_mock/count` counts it (cheap enough to poll under load),
 //! `DELETE /_mock/received` forgets it, `PUT /_mock/behaviour` with
 //! `{"status": 500, "delay_ms": 0, "retry_after": null}` changes the answer.
+//!
+//! A batch (`{"events": [...]}`, `MOOG_BATCH_SIZE` > 1) is recorded as one arrival per
+//! event, all answered alike; [`ReceiverState::requests`] counts the POSTs.
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use serde::{Deserialize, Serialize};
@@ -36,6 +39,10 @@ pub struct Behaviour {
     /// Sent as a `Retry-After` header (seconds) when set.
     #[serde(default)]
     pub retry_after: Option<u64>,
+    /// A request whose body contains this text is answered 400 (a Moog that refuses one
+    /// malformed event, and with it any batch that carries it).
+    #[serde(default)]
+    pub refuse_containing: Option<String>,
 }
 
 impl Default for Behaviour {
@@ -44,6 +51,7 @@ impl Default for Behaviour {
             status: 200,
             delay_ms: 0,
             retry_after: None,
+            refuse_containing: None,
         }
     }
 }
@@ -80,6 +88,8 @@ impl Arrival {
 #[derive(Default)]
 struct Inner {
     received: Vec<Arrival>,
+    /// POSTs, a batch counting once.
+    requests: u64,
     behaviour: Behaviour,
 }
 
@@ -102,8 +112,14 @@ impl ReceiverState {
         arrivals.iter().map(Arrival::to_received).collect()
     }
 
+    /// Events received (each event of a batch counts).
     pub fn count(&self) -> usize {
         self.lock().received.len()
+    }
+
+    /// POSTs received (a batch counts once).
+    pub fn requests(&self) -> u64 {
+        self.lock().requests
     }
 
     /// `(seq, answered, at_ms)` of every request whose event (`custom_info`) carries
@@ -123,7 +139,9 @@ impl ReceiverState {
     }
 
     pub fn clear(&self) {
-        self.lock().received.clear();
+        let mut inner = self.lock();
+        inner.received.clear();
+        inner.requests = 0;
     }
 
     pub fn set_behaviour(&self, behaviour: Behaviour) {
@@ -195,28 +213,48 @@ async fn receive(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
-    let arrival = Arrival {
+    let refused = behaviour.refuse_containing.as_ref().is_some_and(|text| {
+        body.windows(text.len().max(1))
+            .any(|w| w == text.as_bytes())
+    });
+    let answered = if refused { 400 } else { behaviour.status };
+    let at_ms = chrono::Utc::now().timestamp_millis();
+    let arrival = |body: web::Bytes| Arrival {
         path: req.path().to_owned(),
         authorization: header("authorization"),
         content_type: header("content-type"),
         body,
-        answered: behaviour.status,
-        at_ms: chrono::Utc::now().timestamp_millis(),
+        answered,
+        at_ms,
     };
-    tracing::debug!(
-        path = %arrival.path,
-        status = behaviour.status,
-        external_id = %arrival.to_received().body.get("external_id").and_then(|v| v.as_str()).unwrap_or("-"),
-        "webhook received"
-    );
-    state.lock().received.push(arrival);
-    let status = actix_web::http::StatusCode::from_u16(behaviour.status)
+    let arrivals: Vec<Arrival> = match serde_json::from_slice::<Batch<'_>>(&body) {
+        Ok(batch) => batch
+            .events
+            .iter()
+            .map(|event| arrival(web::Bytes::copy_from_slice(event.get().as_bytes())))
+            .collect(),
+        Err(_) => vec![arrival(body.clone())],
+    };
+    tracing::debug!(path = %req.path(), status = answered, events = arrivals.len(), "webhook received");
+    {
+        let mut inner = state.lock();
+        inner.requests += 1;
+        inner.received.extend(arrivals);
+    }
+    let status = actix_web::http::StatusCode::from_u16(answered)
         .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = HttpResponse::build(status);
     if let Some(secs) = behaviour.retry_after {
         response.insert_header(("Retry-After", secs.to_string()));
     }
     response.json(serde_json::json!({"status": if status.is_success() { "ok" } else { "error" }}))
+}
+
+/// The batch form: `{"events": [...]}`, each event kept as its bytes.
+#[derive(Deserialize)]
+struct Batch<'a> {
+    #[serde(borrow)]
+    events: Vec<&'a serde_json::value::RawValue>,
 }
 
 async fn list(state: web::Data<ReceiverState>) -> HttpResponse {
@@ -238,8 +276,11 @@ async fn arrivals(
 }
 
 async fn count(state: web::Data<ReceiverState>) -> HttpResponse {
-    let received = state.lock().received.len();
-    HttpResponse::Ok().json(serde_json::json!({ "received": received }))
+    let (received, requests) = {
+        let inner = state.lock();
+        (inner.received.len(), inner.requests)
+    };
+    HttpResponse::Ok().json(serde_json::json!({ "received": received, "requests": requests }))
 }
 
 async fn clear(state: web::Data<ReceiverState>) -> HttpResponse {

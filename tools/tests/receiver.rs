@@ -22,8 +22,8 @@ async fn the_receiver_records_posts_and_answers_as_told() {
     assert_eq!(post("e1").await.expect("post").status(), 200);
     state.set_behaviour(Behaviour {
         status: 429,
-        delay_ms: 0,
         retry_after: Some(7),
+        ..Behaviour::default()
     });
     let throttled = post("e2").await.expect("post");
     assert_eq!(throttled.status(), 429);
@@ -53,7 +53,7 @@ async fn the_receiver_records_posts_and_answers_as_told() {
         .json()
         .await
         .expect("json");
-    assert_eq!(count, serde_json::json!({"received": 2}));
+    assert_eq!(count, serde_json::json!({"received": 2, "requests": 2}));
     let not_json = client
         .post(format!("http://{addr}/x"))
         .body("plain text")
@@ -65,6 +65,44 @@ async fn the_receiver_records_posts_and_answers_as_told() {
         state.received()[2].body,
         serde_json::json!({"unparsed": "plain text"})
     );
+
+    // A batch is one request and an arrival per event; a refused event refuses its batch.
+    state.clear();
+    state.set_behaviour(Behaviour {
+        refuse_containing: Some("poison".into()),
+        ..Behaviour::default()
+    });
+    let batch = |ids: &[&str]| {
+        let events: Vec<_> = ids
+            .iter()
+            .map(|id| serde_json::json!({ "external_id": id }))
+            .collect();
+        client
+            .post(format!("http://{addr}/api/v1/events"))
+            .json(&serde_json::json!({ "events": events }))
+            .send()
+    };
+    assert_eq!(
+        batch(&["b1", "b2", "b3"]).await.expect("post").status(),
+        200
+    );
+    assert_eq!(batch(&["b4", "poison"]).await.expect("post").status(), 400);
+    let received = state.received();
+    let ids: Vec<_> = received
+        .iter()
+        .map(|r| (r.body["external_id"].as_str().expect("id"), r.answered))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            ("b1", 200),
+            ("b2", 200),
+            ("b3", 200),
+            ("b4", 400),
+            ("poison", 400)
+        ]
+    );
+    assert_eq!((state.count(), state.requests()), (5, 2));
     stop.cancel();
     server.await.expect("join").expect("clean stop");
 }

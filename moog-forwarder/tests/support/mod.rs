@@ -37,8 +37,7 @@ impl Moog {
     pub fn answer(&self, status: u16) {
         self.state.set_behaviour(Behaviour {
             status,
-            delay_ms: 0,
-            retry_after: None,
+            ..Behaviour::default()
         });
     }
 

@@ -264,7 +264,10 @@ pub struct ForwarderConfig {
     pub max_retries: u32,
     pub retry_base_delay: Duration,
     pub retry_max_delay: Duration,
+    /// `MOOG_MAX_IN_FLIGHT`: POSTs at once.
     pub max_in_flight: usize,
+    /// `MOOG_BATCH_SIZE`: alerts per POST, in the events-array form when more than one.
+    pub batch_size: usize,
     pub circuit_breaker_enabled: bool,
     pub circuit_breaker_threshold: u32,
     pub circuit_breaker_timeout: Duration,
@@ -306,6 +309,7 @@ impl ForwarderConfig {
             retry_base_delay: env.seconds("MOOG_RETRY_BASE_DELAY", 1.0)?,
             retry_max_delay: env.seconds("MOOG_RETRY_MAX_DELAY", 60.0)?,
             max_in_flight: env.int_at_least("MOOG_MAX_IN_FLIGHT", 64, 1)?,
+            batch_size: env.int_at_least("MOOG_BATCH_SIZE", 1, 1)?,
             circuit_breaker_enabled: env.bool("CIRCUIT_BREAKER_ENABLED", true)?,
             circuit_breaker_threshold: env.int_at_least("CIRCUIT_BREAKER_THRESHOLD", 10, 1)?,
             circuit_breaker_timeout: env.positive_seconds("CIRCUIT_BREAKER_TIMEOUT", 300.0)?,
