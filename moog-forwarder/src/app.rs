@@ -5,6 +5,7 @@
 
 use crate::ack::{self, Acker};
 use crate::breaker::{CircuitBreaker, NAME};
+use crate::coalesce::{self, Group};
 use crate::deliver::{Courier, Endpoint};
 use crate::gate::Gate;
 use crate::metrics::ForwarderMetrics;
@@ -26,13 +27,17 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 const DYNAMIC_SETTINGS: &[DynamicSetting] = &[
     DynamicSetting::MoogRateLimit,
     DynamicSetting::MoogRatePeriod,
 ];
+/// With coalescing, the most alerts a lane holds to group at once (beyond its slots): a
+/// storm's copies meet only if enough of them are taken together.
+const COALESCE_TAKE: usize = 10_000;
+
 /// How long the taker waits for more free delivery slots before taking a smaller batch.
 const GATHER_WAIT: Duration = Duration::from_millis(2);
 /// How often due retries are moved back to the alert queue: a retry waits at most this
@@ -219,6 +224,7 @@ impl Forwarder {
             let settings = LaneSettings {
                 alert_slots,
                 batch_size: config.batch_size,
+                coalesce_window: config.coalesce_window,
                 pop_timeout: config.pop_timeout,
             };
             lane_tasks.spawn(lane.run(gate.clone(), slots.clone(), settings, shutdown.clone()));
@@ -232,6 +238,8 @@ impl Forwarder {
 
 #[derive(Clone, Copy)]
 struct LaneSettings {
+    /// `MOOG_COALESCE_WINDOW`; zero: no coalescing.
+    coalesce_window: Duration,
     /// Alerts in flight at most, over all lanes.
     alert_slots: usize,
     batch_size: usize,
@@ -303,11 +311,31 @@ impl Lane {
                     tracing::warn!(error = %error, queue = %courier.queue.source(), "cannot take more from the alert queue")
                 }
             }
+            let coalescing = !settings.coalesce_window.is_zero();
+            if coalescing {
+                // Take what else is waiting, so that a storm's copies meet and go as one.
+                let more = COALESCE_TAKE.saturating_sub(items.len());
+                match courier.queue.take_waiting(&mut blocking, more).await {
+                    Ok(more) => items.extend(more),
+                    Err(error) => {
+                        tracing::warn!(error = %error, queue = %courier.queue.source(), "cannot take more to coalesce")
+                    }
+                }
+            }
             courier.in_flight.hold(&items);
-            // One slot per alert taken; the rest go back when `slot` is dropped.
-            let mut pending: VecDeque<_> = items
+            let groups: Vec<Group> = if coalescing {
+                let now = chrono::Utc::now().timestamp();
+                let template = &courier.endpoint.signature_template;
+                coalesce::group(items, template, settings.coalesce_window, now)
+            } else {
+                items.into_iter().map(|item| vec![item]).collect()
+            };
+            // A slot per group while the slots taken last (one per alert taken, so without
+            // coalescing always); a group beyond them waits for a slot when its turn comes.
+            // The slots left over go back when `slot` is dropped.
+            let mut pending: VecDeque<_> = groups
                 .into_iter()
-                .map(|item| (item, slot.split(1).expect("as many slots as alerts taken")))
+                .map(|group| (group, slot.split(1)))
                 .collect();
             drop(slot);
             while !pending.is_empty() {
@@ -318,10 +346,16 @@ impl Lane {
                 };
                 // One POST per MOOG_BATCH_SIZE cleared alerts, holding their slots.
                 let mut cleared = pending.drain(..cleared.min(pending.len()));
-                while let Some((item, mut permits)) = cleared.next() {
-                    let mut batch = vec![item];
-                    for (item, permit) in cleared.by_ref().take(settings.batch_size - 1) {
-                        batch.push(item);
+                'post: while let Some((group, permit)) = cleared.next() {
+                    let Some(mut permits) = slot_for(permit, &slots, &shutdown).await else {
+                        break 'post;
+                    };
+                    let mut batch = vec![group];
+                    for (group, permit) in cleared.by_ref().take(settings.batch_size - 1) {
+                        let Some(permit) = slot_for(permit, &slots, &shutdown).await else {
+                            break 'post;
+                        };
+                        batch.push(group);
                         permits.merge(permit);
                     }
                     let (courier, acks, stop) = (courier.clone(), acks.clone(), shutdown.clone());
@@ -337,6 +371,21 @@ impl Lane {
         while deliveries.join_next().await.is_some() {}
         deliveries_done.cancel();
         acker.await.context("acknowledging task")
+    }
+}
+
+/// `given`, or a slot once one is free; `None` if shutdown came first.
+async fn slot_for(
+    given: Option<OwnedSemaphorePermit>,
+    slots: &Arc<Semaphore>,
+    shutdown: &CancellationToken,
+) -> Option<OwnedSemaphorePermit> {
+    if given.is_some() {
+        return given;
+    }
+    tokio::select! {
+        _ = shutdown.cancelled() => None,
+        permit = slots.clone().acquire_owned() => permit.ok(),
     }
 }
 

@@ -8,6 +8,7 @@
 use crate::REDIS_RETRY;
 use crate::ack::Acks;
 use crate::breaker::CircuitBreaker;
+use crate::coalesce::Group;
 use crate::metrics::ForwarderMetrics;
 use crate::outcome::{self, RetryPolicy, Step};
 use crate::retry;
@@ -47,28 +48,29 @@ pub struct Courier {
     pub metrics: ForwarderMetrics,
 }
 
-/// An alert read from its queue item: the item as taken (what acks, retries and dead
-/// letters name), the retries it has had, and its webhook payload.
+/// What one POSTed alert stands for: its queue items (one, or, coalesced, every alert of
+/// its group: what acks, retries and dead letters name, each with the retries it has had)
+/// and its webhook payload.
 struct Readable {
-    item: Vec<u8>,
-    retries: u32,
+    members: Vec<(Vec<u8>, u32)>,
     payload: Vec<u8>,
 }
 
 impl Courier {
-    /// Delivers the alerts `items` (the exact bytes taken from the queue) in one POST:
-    /// one alone in v2.5's one-event body, several in the events-array form
-    /// ([`webhook::batch_body`]). Delivered alerts go to `acks`.
+    /// Delivers `groups` (the exact bytes taken from the queue; a group of several is sent
+    /// as one alert, see [`crate::coalesce`]) in one POST: one alone in v2.5's one-event
+    /// body, several in the events-array form ([`webhook::batch_body`]). Delivered alerts go
+    /// to `acks`.
     ///
     /// Moog's answer to a batch is each alert's answer: accepted, all are acknowledged;
     /// to be retried, each is retried on its own schedule, as if sent alone. Refused
     /// (a 4xx that retrying cannot help), the fault may lie with one alert: each is sent
     /// again alone, and only what Moog refuses alone is dead-lettered.
-    pub async fn deliver(&self, items: Vec<Vec<u8>>, acks: &Acks, shutdown: CancellationToken) {
+    pub async fn deliver(&self, groups: Vec<Group>, acks: &Acks, shutdown: CancellationToken) {
         let now = chrono::Utc::now().timestamp();
-        let mut alerts = Vec::with_capacity(items.len());
-        for item in items {
-            match self.read(item, now) {
+        let mut alerts = Vec::with_capacity(groups.len());
+        for group in groups {
+            match self.read(group, now) {
                 Ok(alert) => alerts.push(alert),
                 Err((item, failure)) => self.dead_letter(&item, failure, &shutdown).await,
             }
@@ -93,49 +95,75 @@ impl Courier {
             return;
         }
         for alert in alerts {
-            self.settle(
-                alert.item,
-                alert.retries,
-                delivery,
-                detail.clone(),
-                acks,
-                &shutdown,
-            )
-            .await;
+            self.settle(alert.members, delivery, detail.clone(), acks, &shutdown)
+                .await;
         }
     }
 
-    /// The alert `item` with its payload; an item that is not an alert, with why.
-    fn read(&self, item: Vec<u8>, now: i64) -> Result<Readable, (Vec<u8>, Failure)> {
-        let (retries, payload) = match serde_json::from_slice::<AlertView>(&item) {
-            Ok(alert) => {
-                let body = webhook::payload(&alert, &self.endpoint.signature_template, now);
-                let payload = serde_json::to_vec(&body).expect("payloads serialise");
-                (alert.moog_retry_count, payload)
-            }
-            Err(e) => return Err((item, Failure::new(format!("not an alert: {e}"), 1))),
+    /// The group's payload: the first alert's body, with the others folded into it when
+    /// there are others. A group whose first item is not an alert is that item, with why
+    /// (only one alone: [`crate::coalesce::group`] groups alerts only).
+    fn read(&self, group: Group, now: i64) -> Result<Readable, (Vec<u8>, Failure)> {
+        let template = &self.endpoint.signature_template;
+        let unreadable = |item: &Vec<u8>, e: serde_json::Error| {
+            (item.clone(), Failure::new(format!("not an alert: {e}"), 1))
         };
+        if let [item] = group.as_slice() {
+            let alert =
+                serde_json::from_slice::<AlertView>(item).map_err(|e| unreadable(item, e))?;
+            let body = webhook::payload(&alert, template, now);
+            let payload = serde_json::to_vec(&body).expect("payloads serialise");
+            let retries = alert.moog_retry_count;
+            return Ok(Readable {
+                members: vec![(group.into_iter().next().expect("one item"), retries)],
+                payload,
+            });
+        }
+        let mut retries = Vec::with_capacity(group.len());
+        let mut folded = Vec::with_capacity(group.len());
+        for item in &group {
+            let alert =
+                serde_json::from_slice::<AlertView>(item).map_err(|e| unreadable(item, e))?;
+            retries.push(alert.moog_retry_count);
+            folded.push((
+                webhook::external_id(&alert),
+                webhook::agent_time(&alert, now),
+            ));
+        }
+        let first: AlertView = serde_json::from_slice(&group[0]).expect("read above");
+        let body = webhook::coalesced(webhook::payload(&first, template, now), &folded);
+        let payload = serde_json::to_vec(&body).expect("payloads serialise");
+        self.metrics.alerts_coalesced.inc_by(group.len() as u64 - 1);
         Ok(Readable {
-            item,
-            retries,
+            members: group.into_iter().zip(retries).collect(),
             payload,
         })
     }
 
     async fn post_alone(&self, alert: Readable, acks: &Acks, shutdown: &CancellationToken) {
-        let Readable {
-            item,
-            retries,
-            payload,
-        } = alert;
+        let Readable { members, payload } = alert;
         let (delivery, detail) = self.post(payload).await;
         self.tell_breaker(delivery).await;
-        self.settle(item, retries, delivery, detail, acks, shutdown)
-            .await;
+        self.settle(members, delivery, detail, acks, shutdown).await;
+    }
+
+    /// Carries out Moog's answer `delivery` for each alert it answered.
+    async fn settle(
+        &self,
+        members: Vec<(Vec<u8>, u32)>,
+        delivery: Delivery,
+        detail: Option<String>,
+        acks: &Acks,
+        shutdown: &CancellationToken,
+    ) {
+        for (item, retries) in members {
+            self.settle_one(item, retries, delivery, detail.clone(), acks, shutdown)
+                .await;
+        }
     }
 
     /// Carries out what Moog's answer `delivery` means for one alert.
-    async fn settle(
+    async fn settle_one(
         &self,
         item: Vec<u8>,
         retries: u32,

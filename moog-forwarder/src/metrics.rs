@@ -17,6 +17,8 @@ pub struct ForwarderMetrics {
     pub rate_limit_hits: IntCounter,
     /// Alerts by final outcome: success, dlq; `retry` each time one is scheduled again.
     pub alerts_processed: IntCounterVec,
+    /// Alerts folded into another of their signature (`MOOG_COALESCE_WINDOW`).
+    pub alerts_coalesced: IntCounter,
     /// Times an alert had to wait for the breaker (v2.5's `circuit_open` reason).
     pub circuit_waits: IntCounter,
     pub breaker_state: IntGaugeVec,
@@ -74,6 +76,10 @@ impl ForwarderMetrics {
                 "mutt_moog_alerts_processed_total",
                 "Alerts by outcome",
                 &["status"],
+            ),
+            alerts_coalesced: counter(
+                "mutt_moog_alerts_coalesced_total",
+                "Alerts sent folded into another alert of their signature",
             ),
             circuit_waits: counter(
                 "mutt_moog_circuit_blocked_total",

@@ -69,7 +69,31 @@ pub fn payload<'a>(
 ) -> Payload<'a> {
     let or = |s: &'a str, fallback: &'static str| if s.is_empty() { fallback } else { s };
     let hostname = or(&alert.hostname, "unknown");
-    let signature = match alert.rule_id {
+    Payload {
+        agent: "MUTT v2.3",
+        agent_location: "Alerter Service",
+        agent_time: agent_time(alert, now_epoch_secs),
+        class: or(&alert.team_assignment, "Unknown"),
+        custom_info: (alert.raw_json.get() != "null").then_some(alert.raw_json),
+        description: &alert.message_body,
+        external_id: external_id(alert),
+        manager: "MUTT",
+        severity: alert.severity.moog_level(),
+        signature: signature(alert, signature_template),
+        source: "MUTT Alerter",
+        source_id: hostname,
+        kind: "Alert",
+    }
+}
+
+/// Moog's `signature` of `alert`: alerts with the same one are one Moog alert.
+pub fn signature(alert: &AlertView<'_>, signature_template: &str) -> String {
+    let hostname = if alert.hostname.is_empty() {
+        "unknown"
+    } else {
+        &alert.hostname
+    };
+    match alert.rule_id {
         Some(rule_id) => signature_template
             .replace("{hostname}", hostname)
             .replace("{rule_id}", &rule_id.to_string())
@@ -79,37 +103,51 @@ pub fn payload<'a>(
             "{hostname}:{}",
             alert.source_hostname.as_deref().unwrap_or("unknown")
         ),
-    };
-    let external_id = alert
-        .event_id
-        .map_or_else(|| alert.correlation_id.to_string(), |id| id.to_string());
+    }
+}
+
+/// The event's own time (epoch seconds), `now` when it cannot be read.
+pub fn agent_time(alert: &AlertView<'_>, now_epoch_secs: i64) -> i64 {
     /// The one field of the event the body needs; the rest is skipped, not built.
     #[derive(Deserialize)]
     struct Stamp {
         #[serde(default)]
         timestamp: Option<Value>,
     }
-    let agent_time = serde_json::from_str::<Stamp>(alert.raw_json.get())
+    serde_json::from_str::<Stamp>(alert.raw_json.get())
         .ok()
         .and_then(|s| s.timestamp)
         .as_ref()
         .and_then(parse_timestamp)
-        .map_or(now_epoch_secs, |t| t.timestamp());
-    Payload {
-        agent: "MUTT v2.3",
-        agent_location: "Alerter Service",
-        agent_time,
-        class: or(&alert.team_assignment, "Unknown"),
-        custom_info: (alert.raw_json.get() != "null").then_some(alert.raw_json),
-        description: &alert.message_body,
-        external_id,
-        manager: "MUTT",
-        severity: alert.severity.moog_level(),
-        signature,
-        source: "MUTT Alerter",
-        source_id: hostname,
-        kind: "Alert",
+        .map_or(now_epoch_secs, |t| t.timestamp())
+}
+
+/// The id Moog de-duplicates on: the event's id (its correlation id for v2.5's alerts).
+pub fn external_id(alert: &AlertView<'_>) -> String {
+    alert
+        .event_id
+        .map_or_else(|| alert.correlation_id.to_string(), |id| id.to_string())
+}
+
+/// The body for alerts of one signature sent once (`MOOG_COALESCE_WINDOW`): the first
+/// alert's body, its `custom_info` carrying `mutt_coalesced`: how many, the first and last
+/// event times, and every event id (the first is the body's `external_id`).
+pub fn coalesced(first: Payload<'_>, members: &[(String, i64)]) -> Value {
+    let mut body = serde_json::to_value(first).expect("payloads serialise");
+    let times = members.iter().map(|(_, t)| *t);
+    let folded = serde_json::json!({
+        "count": members.len(),
+        "first_time": times.clone().min(),
+        "last_time": times.max(),
+        "event_ids": members.iter().map(|(id, _)| id).collect::<Vec<_>>(),
+    });
+    match body.get_mut("custom_info") {
+        Some(Value::Object(info)) => {
+            info.insert("mutt_coalesced".into(), folded);
+        }
+        _ => body["custom_info"] = serde_json::json!({ "mutt_coalesced": folded }),
     }
+    body
 }
 
 /// The body delivery sends for `alert`, as JSON: the same path as delivery (serialised

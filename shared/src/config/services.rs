@@ -268,6 +268,9 @@ pub struct ForwarderConfig {
     pub max_in_flight: usize,
     /// `MOOG_BATCH_SIZE`: alerts per POST, in the events-array form when more than one.
     pub batch_size: usize,
+    /// `MOOG_COALESCE_WINDOW`: alerts of one signature waiting together within this span
+    /// of their events' times are sent once (zero: never, v2.5's behaviour).
+    pub coalesce_window: Duration,
     pub circuit_breaker_enabled: bool,
     pub circuit_breaker_threshold: u32,
     pub circuit_breaker_timeout: Duration,
@@ -310,6 +313,7 @@ impl ForwarderConfig {
             retry_max_delay: env.seconds("MOOG_RETRY_MAX_DELAY", 60.0)?,
             max_in_flight: env.int_at_least("MOOG_MAX_IN_FLIGHT", 64, 1)?,
             batch_size: env.int_at_least("MOOG_BATCH_SIZE", 1, 1)?,
+            coalesce_window: env.seconds("MOOG_COALESCE_WINDOW", 0.0)?,
             circuit_breaker_enabled: env.bool("CIRCUIT_BREAKER_ENABLED", true)?,
             circuit_breaker_threshold: env.int_at_least("CIRCUIT_BREAKER_THRESHOLD", 10, 1)?,
             circuit_breaker_timeout: env.positive_seconds("CIRCUIT_BREAKER_TIMEOUT", 300.0)?,

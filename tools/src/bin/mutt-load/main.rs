@@ -73,6 +73,12 @@ enum Mode {
         /// benchmarking the forwarder on `mutt:alert_queue`.
         #[arg(long)]
         alerts: bool,
+        /// A storm (`scripts/bench-storm`): every event from host `<storm>-<i mod
+        /// signatures>`, timed now, tagged `"load_run": <storm>`.
+        #[arg(long)]
+        storm: Option<String>,
+        #[arg(long, default_value_t = 1)]
+        signatures: u64,
     },
     /// Send newline-framed syslog over TCP connections.
     SyslogTcp {
@@ -134,7 +140,12 @@ async fn main() -> anyhow::Result<()> {
             queue,
             count,
             alerts,
-        } => prefill(&events, &redis, &queue, count, alerts).await,
+            storm,
+            signatures,
+        } => {
+            let storm = storm.map(|name| (name, signatures.max(1)));
+            prefill(&events, &redis, &queue, count, alerts, storm).await
+        }
         Mode::SyslogUdp { addr, blast } => syslog(&events, &addr, None, blast).await,
         Mode::SyslogTcp {
             addr,
@@ -269,7 +280,9 @@ async fn prefill(
     queue: &str,
     count: u64,
     alerts: bool,
+    storm: Option<(String, u64)>,
 ) -> anyhow::Result<()> {
+    let now = chrono::Utc::now().to_rfc3339();
     let mut conn = redis::Client::open(url)?
         .get_multiplexed_async_connection()
         .await?;
@@ -289,6 +302,11 @@ async fn prefill(
                 event["_correlation_id"] = uuid::Uuid::new_v4().to_string().into();
                 event["_event_id"] = shared::event::EventId::new().to_string().into();
                 event["seq"] = i.into();
+                if let Some((name, signatures)) = &storm {
+                    event["hostname"] = format!("{name}-{}", i % signatures).into();
+                    event["timestamp"] = now.clone().into();
+                    event["load_run"] = name.clone().into();
+                }
                 if alerts {
                     as_alert(event, i)
                 } else {
