@@ -79,9 +79,7 @@ def postgres_pids():
 
 def host_probe():
     """CPU speed of this moment: SHA-256 over 64 MiB in one thread, MB/s."""
-    out = subprocess.run([sys.executable, "-c",
-                          "import hashlib,time;b=bytes(1<<20);t=time.perf_counter();h=hashlib.sha256()\n"
-                          "for _ in range(64): h.update(b)\nprint(64/(time.perf_counter()-t))"],
+    out = subprocess.run([sys.executable, str(ROOT / "scripts/lib/host-probe")],
                          capture_output=True, text=True, check=True)
     return float(out.stdout)
 

@@ -37,15 +37,9 @@ fn repository() -> PathBuf {
 
 async fn sandbox_with_prometheus() -> (Sandbox, shared::testing::ChildProcess, PathBuf) {
     // The web UI's `/slo` asks Prometheus: a real one, scraping the ingestor and the web UI.
-    let db = shared::testing::TestDatabase::new().await;
-    shared::store::seed_v25_samples(&db.pool)
-        .await
-        .expect("seed");
     let port = shared::testing::free_tcp_port();
     let prometheus_url = format!("http://127.0.0.1:{port}");
-    let sandbox = Sandbox::start_with(
-        shared::testing::TestRedis::new().await,
-        db,
+    let sandbox = Sandbox::start_configured(
         false,
         Settings {
             webui: &[("PROMETHEUS_URL", &prometheus_url)],
@@ -118,13 +112,7 @@ async fn schemathesis_finds_nothing_wrong_in_either_api() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_served_documents_are_the_checked_in_ones() {
-    let sandbox = Sandbox::start_with(
-        shared::testing::TestRedis::new().await,
-        shared::testing::TestDatabase::new().await,
-        false,
-        Settings::default(),
-    )
-    .await;
+    let sandbox = Sandbox::start_configured(false, Settings::default()).await;
     let update = std::env::var_os("MUTT_UPDATE_OPENAPI").is_some();
     let mut stale = Vec::new();
     for (served, file) in [

@@ -121,13 +121,9 @@ async fn kill_a_lagging_primary_under_load(ack_replicas: &str) -> KillOutcome {
     let mut cluster = PrivateCluster::start().await;
     let redis = cluster.test_redis(SHARDS).await;
     let shard_one = redis.keys.shard(1).ingest_queue.clone();
-    let db = shared::testing::TestDatabase::new().await;
-    shared::store::seed_v25_samples(&db.pool)
-        .await
-        .expect("seed");
     let mut sandbox = Sandbox::start_with(
         redis,
-        db,
+        seeded_database().await,
         true,
         Settings {
             ingestor: &[

@@ -12,13 +12,7 @@ use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_storm_is_audited_event_by_event_and_delivered_coalesced() {
-    let db = shared::testing::TestDatabase::new().await;
-    shared::store::seed_v25_samples(&db.pool)
-        .await
-        .expect("seed");
-    let sandbox = Sandbox::start_with(
-        shared::testing::TestRedis::new().await,
-        db,
+    let sandbox = Sandbox::start_configured(
         true,
         Settings {
             forwarder: &[("MOOG_COALESCE_WINDOW", "600"), ("MOOG_RATE_LIMIT", "2")],

@@ -58,6 +58,15 @@ fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> HashMap<&'a str, &'a str> {
     all
 }
 
+/// A database of the test's own, migrated, with MUTT v2.5's sample rules, hosts and teams.
+pub async fn seeded_database() -> TestDatabase {
+    let db = TestDatabase::new().await;
+    shared::store::seed_v25_samples(&db.pool)
+        .await
+        .expect("seed");
+    db
+}
+
 /// Settings added to the sandbox services' own: to the ingestor's, to every forwarder's,
 /// to the web UI's.
 #[derive(Clone, Copy, Default)]
@@ -74,11 +83,19 @@ impl Sandbox {
 
     /// The sandbox on a given Redis (e.g. a private one, to count its commands).
     pub async fn start_on(redis: TestRedis) -> Self {
-        let db = TestDatabase::new().await;
-        shared::store::seed_v25_samples(&db.pool)
-            .await
-            .expect("seed");
-        Self::start_with(redis, db, true, Settings::default()).await
+        Self::start_with(redis, seeded_database().await, true, Settings::default()).await
+    }
+
+    /// The sandbox on a Redis prefix and a seeded database of its own, with `settings`;
+    /// with `workers`, the alerters and forwarders too.
+    pub async fn start_configured(workers: bool, settings: Settings<'_>) -> Self {
+        Self::start_with(
+            TestRedis::new().await,
+            seeded_database().await,
+            workers,
+            settings,
+        )
+        .await
     }
 
     /// The sandbox on a given Redis and (migrated) database; with `workers`, the two

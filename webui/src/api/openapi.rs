@@ -125,7 +125,7 @@ fn body_may_be_left_out(body: &mut RequestBody) {
         return;
     }
     for content in body.content.values_mut() {
-        if let RefOr::T(Schema::OneOf(one_of)) = &content.schema.clone().unwrap_or_default()
+        if let Some(RefOr::T(Schema::OneOf(one_of))) = &content.schema
             && let [null, object] = one_of.items.as_slice()
             && matches!(null, RefOr::T(Schema::Object(o)) if o.schema_type == Type::Null.into())
         {

@@ -4,7 +4,9 @@
 
 use super::Form;
 use super::session::Viewer;
-use super::{Chrome, Notice, UiResult, field, form_fields, ok, outcome, redirect_with_notice};
+use super::{
+    Chrome, Notice, UiResult, field, form_body, form_fields, ok, outcome, redirect_with_notice,
+};
 use crate::error::ApiError;
 use crate::service::AppState;
 use crate::service::fields::Fields;
@@ -91,13 +93,7 @@ async fn create(
             .split(',')
             .map(|s| Value::from(s.trim()))
             .collect();
-        let mut body = serde_json::Map::new();
-        for name in ["name", "reason"] {
-            let value = field(&form, name).trim();
-            if !value.is_empty() {
-                body.insert(name.to_owned(), value.into());
-            }
-        }
+        let mut body = form_body(&form, &["name", "reason"]);
         body.insert("scopes".to_owned(), scopes.into());
         let input = Fields::of::<keys::KeyInput>(body)?;
         let (name, scopes) = keys::new_key_of(&input)?;

@@ -244,12 +244,19 @@ pub fn form_fields(
     form: &std::collections::HashMap<String, String>,
     names: &[&str],
 ) -> Result<crate::service::fields::Fields, ApiError> {
-    let given = names
+    crate::service::fields::Fields::new(form_body(form, names), names)
+}
+
+/// The request body a form's named fields make: each trimmed, the empty ones left out.
+pub fn form_body(
+    form: &std::collections::HashMap<String, String>,
+    names: &[&str],
+) -> serde_json::Map<String, serde_json::Value> {
+    names
         .iter()
         .filter_map(|n| {
             let v = field(form, n).trim();
             (!v.is_empty()).then(|| ((*n).to_owned(), serde_json::Value::from(v)))
         })
-        .collect();
-    crate::service::fields::Fields::new(given, names)
+        .collect()
 }
