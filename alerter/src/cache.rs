@@ -1,4 +1,5 @@
-//! The alerter's routing data (compiled rules, dev hosts, teams), swapped atomically.
+//! The alerter's routing data (compiled rules, dev hosts, teams, silences), swapped
+//! atomically.
 //!
 //! Reloaded when the web UI announces a change on `mutt:config:reload` (Pub/Sub, so within
 //! a second), every `cache_reload_interval` as a safety net, and on SIGHUP. A reload that
@@ -56,6 +57,9 @@ impl RoutingCache {
                     .cache_dev_hosts
                     .set(snapshot.dev_hosts.len() as i64);
                 self.metrics.cache_teams.set(snapshot.teams.len() as i64);
+                self.metrics
+                    .cache_silences
+                    .set(snapshot.silences.len() as i64);
                 *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(snapshot);
                 Ok(())
             }

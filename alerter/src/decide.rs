@@ -8,13 +8,16 @@ use shared::event::{Alert, Event, EventId, MoogSeverity};
 use shared::queue::Failure;
 use shared::redis::keys::RedisKeys;
 use shared::rules::Rule;
-use shared::rules::routing::{Decision, Snapshot, decide};
+use shared::rules::routing::{Decision, Snapshot, decide, silenced_by};
 use shared::store::audit::AuditRow;
 
 /// Ids for events queued by a v2.5 ingestor (no `_event_id`): derived from the item's
 /// bytes, so that re-processing the same item gives the same id.
 const LEGACY_EVENT_NAMESPACE: uuid::Uuid =
     uuid::Uuid::from_u128(0x6d75_7474_2d72_732d_6576_656e_7400_0001);
+
+/// The audit decision of an event a silence quieted.
+pub const SILENCED: &str = "silenced";
 
 /// An event that decoded, with what to do about it.
 #[derive(Debug)]
@@ -36,16 +39,35 @@ pub enum Action {
         /// The alert to forward, when the handling forwards.
         alert: Option<Box<Alert>>,
     },
+    /// A silence quiets it: audited, not forwarded, not counted as unhandled.
+    Silenced {
+        /// The rule it matched, if any.
+        rule_id: Option<i32>,
+        silence_id: i32,
+    },
     Unhandled,
 }
 
-/// Decodes and decides item `index` of a batch; `Err` is why it must go to the DLQ now
-/// (not JSON, not an event, retried more than `max_retries` times, no readable time).
+impl Action {
+    /// The rule the event matched, silenced or not.
+    pub fn rule_id(&self) -> Option<i32> {
+        match self {
+            Action::Handled { rule_id, .. } => Some(*rule_id),
+            Action::Silenced { rule_id, .. } => *rule_id,
+            Action::Unhandled => None,
+        }
+    }
+}
+
+/// Decodes and decides item `index` of a batch at `now` (which silences are active);
+/// `Err` is why it must go to the DLQ now (not JSON, not an event, retried more than
+/// `max_retries` times, no readable time).
 pub fn plan(
     index: usize,
     item: &[u8],
     snapshot: &Snapshot,
     max_retries: u32,
+    now: DateTime<Utc>,
 ) -> Result<Plan, Failure> {
     let raw: Value =
         serde_json::from_slice(item).map_err(|e| Failure::new(format!("invalid JSON: {e}"), 1))?;
@@ -63,18 +85,27 @@ pub fn plan(
     let event_id = event
         .event_id
         .unwrap_or_else(|| EventId(uuid::Uuid::new_v5(&LEGACY_EVENT_NAMESPACE, item)));
-    let action = match decide(snapshot, &event) {
-        Decision::Handled {
-            rule,
-            handling,
-            forward,
-            ..
-        } => Action::Handled {
+    let decision = decide(snapshot, &event);
+    let silence = silenced_by(snapshot, &event, &decision, now);
+    let action = match (silence, decision) {
+        (Some(silence_id), decision) => Action::Silenced {
+            rule_id: decision.rule().map(|r| r.id),
+            silence_id,
+        },
+        (
+            None,
+            Decision::Handled {
+                rule,
+                handling,
+                forward,
+                ..
+            },
+        ) => Action::Handled {
             rule_id: rule.id,
             handling: handling.to_owned(),
             alert: forward.then(|| Box::new(alert_for(&event, event_id, rule, &raw))),
         },
-        Decision::Unhandled => Action::Unhandled,
+        (None, Decision::Unhandled) => Action::Unhandled,
     };
     Ok(Plan {
         item: index,
@@ -87,15 +118,20 @@ pub fn plan(
 }
 
 impl Plan {
-    /// The event's audit row; none for an unhandled event unless `AUDIT_UNHANDLED`.
+    /// The event's audit row; none for an unhandled event unless `AUDIT_UNHANDLED`. A
+    /// silenced event is always audited, so that what a silence quieted can be found.
     pub fn audit_row(&self, audit_unhandled: bool) -> Option<AuditRow> {
-        let (rule, handling, forwarded) = match &self.action {
+        let (rule, handling, forwarded, silence) = match &self.action {
             Action::Handled {
                 rule_id,
                 handling,
                 alert,
-            } => (Some(*rule_id), handling.clone(), alert.is_some()),
-            Action::Unhandled if audit_unhandled => (None, "unhandled".to_owned(), false),
+            } => (Some(*rule_id), handling.clone(), alert.is_some(), None),
+            Action::Silenced {
+                rule_id,
+                silence_id,
+            } => (*rule_id, SILENCED.to_owned(), false, Some(*silence_id)),
+            Action::Unhandled if audit_unhandled => (None, "unhandled".to_owned(), false, None),
             Action::Unhandled => return None,
         };
         Some(AuditRow {
@@ -106,6 +142,7 @@ impl Plan {
             handling_decision: handling,
             forwarded_to_moog: forwarded,
             raw_message: self.raw.to_string(),
+            silence_id: silence,
         })
     }
 }

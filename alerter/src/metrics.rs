@@ -16,6 +16,8 @@ pub struct AlerterMetrics {
     pub cache_rules: IntGauge,
     pub cache_dev_hosts: IntGauge,
     pub cache_teams: IntGauge,
+    /// Active and upcoming silences in the cache.
+    pub cache_silences: IntGauge,
     /// Milliseconds per batch audit insert.
     pub db_write_latency_ms: Histogram,
     pub cache_reload_failures: IntCounter,
@@ -91,6 +93,10 @@ impl AlerterMetrics {
             cache_teams: gauge(
                 "mutt_alerter_cache_teams_count",
                 "Device teams in the cache",
+            ),
+            cache_silences: gauge(
+                "mutt_alerter_cache_silences_count",
+                "Active and upcoming silences in the cache",
             ),
             db_write_latency_ms: histogram(
                 "mutt_db_write_latency_ms",

@@ -169,23 +169,22 @@ impl Worker {
             return;
         }
         self.hits.record(
-            written.iter().filter_map(|p| match p.action {
-                Action::Handled { rule_id, .. } => Some(rule_id),
-                Action::Unhandled => None,
-            }),
+            written.iter().filter_map(|p| p.action.rule_id()),
             Utc::now(),
         );
-        let handled = written
-            .iter()
-            .filter(|p| matches!(p.action, Action::Handled { .. }))
-            .count();
+        let count = |wanted: fn(&Action) -> bool| {
+            written.iter().filter(|p| wanted(&p.action)).count() as u64
+        };
         let processed = &self.metrics.events_processed;
         processed
             .with_label_values(&["handled"])
-            .inc_by(handled as u64);
+            .inc_by(count(|a| matches!(a, Action::Handled { .. })));
+        processed
+            .with_label_values(&["silenced"])
+            .inc_by(count(|a| matches!(a, Action::Silenced { .. })));
         processed
             .with_label_values(&["unhandled"])
-            .inc_by((written.len() - handled) as u64);
+            .inc_by(count(|a| matches!(a, Action::Unhandled)));
         self.metrics.alerts_forwarded.inc_by(alerts.len() as u64);
         self.metrics
             .unhandled_meta_alerts
@@ -205,8 +204,9 @@ impl Worker {
         shutdown: &CancellationToken,
     ) -> Option<Vec<Plan>> {
         let mut plans = Vec::with_capacity(items.len());
+        let now = Utc::now();
         for (index, item) in items.iter().enumerate() {
-            match decide::plan(index, item, snapshot, self.settings.max_retries) {
+            match decide::plan(index, item, snapshot, self.settings.max_retries, now) {
                 Ok(plan) => plans.push(plan),
                 Err(failure) => {
                     self.count("poison");

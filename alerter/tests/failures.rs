@@ -65,6 +65,7 @@ async fn a_batch_left_by_a_worker_that_died_after_auditing_is_finished_once_by_a
             handling_decision: "Page_and_ticket".into(),
             forwarded_to_moog: true,
             raw_message: e.to_string(),
+            silence_id: None,
         })
         .collect();
     insert_batch(&db.pool, &rows)

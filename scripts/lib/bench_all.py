@@ -94,6 +94,15 @@ def main():
             if v and base:
                 rows.append(("rule engine", f"{n:,} rules, {what}", f"{v / 1e6:.2f} M events/s",
                              f"{base / 1e6:.1f} M/s substring scan", f"{v / base:.3f}"))
+    # Silences: 1,000 rules, every event matched, then the silence check.
+    unsilenced = bench.get("rule_engine/silences/0")
+    for case, n, what in (("silences", 10, "10 silences, none matches"),
+                          ("silences", 1000, "1,000 silences, none matches"),
+                          ("silenced", 1000, "1,000 silences, each event silenced")):
+        v = bench.get(f"rule_engine/{case}/{n}")
+        if v and unsilenced:
+            rows.append(("rule engine", f"1,000 rules + {what}", f"{v / 1e6:.2f} M events/s",
+                         f"{unsilenced / 1e6:.2f} M/s with no silence", f"{v / unsilenced:.3f}"))
 
     text = run("ingest", ["scripts/bench-ingest", "5"])
     health = find(r"GET /health.*?Requests/sec:\s*([0-9.]+)", text)

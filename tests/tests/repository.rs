@@ -128,8 +128,20 @@ fn the_rule_engine_is_pure_it_imports_no_io() {
         "actix",
     ];
     let mut found = Vec::new();
-    for entry in std::fs::read_dir(&dir).expect("shared/src/rules") {
-        let path = entry.expect("entry").path();
+    let mut dirs = vec![dir];
+    let mut files = Vec::new();
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("shared/src/rules") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    assert!(files.len() > 5, "{files:?}");
+    for path in files {
         let text = std::fs::read_to_string(&path).expect("source");
         for line in text.lines().filter(|l| l.trim_start().starts_with("use ")) {
             if io.iter().any(|c| line.contains(c)) {

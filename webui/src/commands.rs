@@ -41,6 +41,9 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// List, create, extend, expire or delete silences (maintenance windows; audited).
+    #[command(subcommand)]
+    Silences(SilencesCommand),
     /// Inspect and manage the dead-letter queues (alerter, moog, dead).
     #[command(subcommand)]
     Dlq(DlqCommand),
@@ -79,6 +82,63 @@ pub enum KeysCommand {
         /// How long the old key keeps working (default 0: it stops now).
         #[arg(long, default_value_t = 0)]
         grace_seconds: u64,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, clap::Subcommand)]
+pub enum SilencesCommand {
+    /// Silences as JSON lines, active and upcoming first, then the expired newest first.
+    List {
+        /// active, upcoming or expired; all when omitted.
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// Make a silence and print it as JSON. Every matcher given must hold.
+    Add {
+        /// Exact, or a glob (core-rtr-*); case-insensitive.
+        #[arg(long)]
+        hostname: Option<String>,
+        #[arg(long)]
+        team: Option<String>,
+        #[arg(long)]
+        rule_id: Option<i32>,
+        /// Case-insensitive regular expression searched for in the message.
+        #[arg(long)]
+        message_regex: Option<String>,
+        /// RFC 3339; now when omitted.
+        #[arg(long)]
+        starts_at: Option<String>,
+        /// RFC 3339; or give --duration-seconds.
+        #[arg(long)]
+        ends_at: Option<String>,
+        #[arg(long)]
+        duration_seconds: Option<i32>,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Move the end of a silence that has not ended.
+    Extend {
+        id: i32,
+        /// The new end, RFC 3339.
+        #[arg(long)]
+        ends_at: Option<String>,
+        /// How much later than its current end.
+        #[arg(long)]
+        by_seconds: Option<i32>,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// End a silence now.
+    Expire {
+        id: i32,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Delete a silence (the audit rows of what it quieted keep its id).
+    Delete {
+        id: i32,
         #[arg(long)]
         reason: Option<String>,
     },
@@ -226,6 +286,7 @@ pub async fn run(command: Command, env: &dyn EnvSource) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
         Command::Dlq(action) => dlq(action, &config).await?,
+        Command::Silences(action) => silences(action, &config).await?,
         Command::SloCheck => {
             shared::tls::install_crypto_provider();
             let client = reqwest::Client::new();
@@ -344,6 +405,98 @@ async fn dlq(action: DlqCommand, config: &WebuiConfig) -> anyhow::Result<()> {
         }
         DlqCommand::Purge { name } => {
             println!("purged {}", dlq.purge(&mut conn, dlq_name(&name)?).await?);
+        }
+    }
+    Ok(())
+}
+
+async fn silences(action: SilencesCommand, config: &WebuiConfig) -> anyhow::Result<()> {
+    use crate::service::fields::Fields;
+    use crate::service::silences::{self, ExtendInput, SilenceInput};
+    use serde_json::{Map, Value};
+
+    let state = cli_state(config).await?;
+    let caller = cli_caller();
+    let failed = |e: crate::error::ApiError| anyhow::anyhow!("{e}");
+    // The options as the API's body, so that they are checked exactly as the API checks it.
+    let body = |pairs: Vec<(&str, Option<Value>)>| -> Map<String, Value> {
+        pairs
+            .into_iter()
+            .filter_map(|(name, value)| value.map(|v| (name.to_owned(), v)))
+            .collect()
+    };
+    let print = |silence: &shared::store::silences::SilenceRecord| -> anyhow::Result<()> {
+        println!("{}", serde_json::to_string(silence)?);
+        Ok(())
+    };
+    match action {
+        SilencesCommand::List { state: wanted } => {
+            let wanted = silences::state_of(wanted.as_deref()).map_err(failed)?;
+            let mut page = crate::service::paging::Page {
+                page: 1,
+                limit: Some(crate::service::paging::MAX_LIMIT),
+            };
+            loop {
+                let found = silences::list(&state, &caller, wanted, &page)
+                    .await
+                    .map_err(failed)?;
+                found.silences.iter().try_for_each(print)?;
+                if page.page >= found.pagination.pages {
+                    break;
+                }
+                page.page += 1;
+            }
+        }
+        SilencesCommand::Add {
+            hostname,
+            team,
+            rule_id,
+            message_regex,
+            starts_at,
+            ends_at,
+            duration_seconds,
+            reason,
+        } => {
+            let fields = Fields::of::<SilenceInput>(body(vec![
+                ("hostname", hostname.map(Value::from)),
+                ("team", team.map(Value::from)),
+                ("rule_id", rule_id.map(Value::from)),
+                ("message_regex", message_regex.map(Value::from)),
+                ("starts_at", starts_at.map(Value::from)),
+                ("ends_at", ends_at.map(Value::from)),
+                ("duration_seconds", duration_seconds.map(Value::from)),
+                ("reason", Some(Value::from(reason))),
+            ]))
+            .map_err(failed)?;
+            let new = silences::new_silence_of(&fields, chrono::Utc::now()).map_err(failed)?;
+            print(
+                &silences::create(&state, &caller, &new)
+                    .await
+                    .map_err(failed)?,
+            )?;
+        }
+        SilencesCommand::Extend {
+            id,
+            ends_at,
+            by_seconds,
+            reason,
+        } => {
+            let fields = Fields::of::<ExtendInput>(body(vec![
+                ("ends_at", ends_at.map(Value::from)),
+                ("by_seconds", by_seconds.map(Value::from)),
+            ]))
+            .map_err(failed)?;
+            let end = |current| silences::new_end_of(&fields, current);
+            let done = silences::extend(&state, &caller, id, end, reason.as_deref());
+            print(&done.await.map_err(failed)?)?;
+        }
+        SilencesCommand::Expire { id, reason } => {
+            let done = silences::expire(&state, &caller, id, reason.as_deref());
+            print(&done.await.map_err(failed)?)?;
+        }
+        SilencesCommand::Delete { id, reason } => {
+            let done = silences::delete(&state, &caller, id, reason.as_deref());
+            print(&done.await.map_err(failed)?)?;
         }
     }
     Ok(())

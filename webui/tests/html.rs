@@ -229,6 +229,8 @@ async fn every_page_reads_without_javascript_and_a_form_without_its_token_change
         "/rules/new",
         "/rules/test",
         "/hosts",
+        "/silences",
+        "/audit-logs?silence_id=1",
         "/audit-logs",
         "/audit-logs?hostname=router1&rule_id=&page=1",
         "/audit",
@@ -538,5 +540,83 @@ async fn over_https_the_web_ui_answers_curl_and_its_cookies_are_secure() {
         &format!("{https}/api/v2/version"),
     ]);
     assert!(version.contains("200"), "{version}");
+    ui.stop().await;
+}
+
+#[tokio::test]
+async fn silences_are_made_extended_expired_and_deleted_from_the_page() {
+    let ui = Ui::start().await;
+    let mut browser = Browser::new(&ui);
+    let csrf = browser.sign_in(ADMIN_KEY).await;
+    let (status, location) = browser
+        .post(
+            "/silences/create",
+            &[
+                ("csrf", &csrf),
+                ("hostname", "core-rtr-*"),
+                ("team", ""),
+                ("rule_id", ""),
+                ("message_regex", ""),
+                ("starts_at", ""),
+                ("duration_minutes", "90"),
+                ("reason", "CHG-7"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert!(location.contains("Silence+1+made"), "{location}");
+    let (_, page) = browser.get("/silences").await;
+    let active = page
+        .split("id=\"silences-upcoming\"")
+        .next()
+        .expect("the active table comes first");
+    assert!(
+        active.contains("core-rtr-*") && active.contains("CHG-7"),
+        "{page}"
+    );
+
+    // A refusal is said, nothing is stored.
+    let (status, location) = browser
+        .post(
+            "/silences/create",
+            &[("csrf", &csrf), ("duration_minutes", "x"), ("reason", "r")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert!(location.contains("Not+made"), "{location}");
+    assert_eq!(ui.count("SELECT count(*) FROM silences").await, 1);
+
+    let (status, location) = browser
+        .post(
+            "/silences/1/extend",
+            &[("csrf", &csrf), ("by_minutes", "30")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert!(location.contains("now+ends"), "{location}");
+    assert_eq!(
+        ui.count(
+            "SELECT extract(epoch FROM ends_at - starts_at)::bigint FROM silences WHERE id = 1"
+        )
+        .await,
+        120 * 60
+    );
+    let (status, location) = browser.post("/silences/1/expire", &[("csrf", &csrf)]).await;
+    assert_eq!(status, 303);
+    assert!(location.contains("expired"), "{location}");
+    let (_, page) = browser.get("/silences").await;
+    let expired = page
+        .split("id=\"silences-expired\"")
+        .nth(1)
+        .expect("the expired table");
+    assert!(expired.contains("core-rtr-*"), "{page}");
+    let (status, _) = browser.post("/silences/1/delete", &[("csrf", &csrf)]).await;
+    assert_eq!(status, 303);
+    assert_eq!(ui.count("SELECT count(*) FROM silences").await, 0);
+    assert_eq!(
+        ui.count("SELECT count(*) FROM config_audit_log WHERE table_name = 'silences'")
+            .await,
+        4
+    );
     ui.stop().await;
 }

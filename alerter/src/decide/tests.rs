@@ -3,7 +3,7 @@ use crate::cache::Snapshot;
 use serde_json::json;
 use shared::event::Severity;
 use shared::rules::routing::{Environment, forwards};
-use shared::rules::{MatchType, RuleSet};
+use shared::rules::{MatchType, RuleSet, Silence, SilenceSet};
 
 fn rule(id: i32, text: &str, priority: i32, prod: &str, dev: &str) -> Rule {
     Rule {
@@ -29,6 +29,7 @@ fn snapshot() -> Snapshot {
         .expect("compiles"),
         dev_hosts: ["dev-router1".to_owned()].into(),
         teams: [("router1".to_owned(), "Core".to_owned())].into(),
+        silences: SilenceSet::empty(),
     }
 }
 
@@ -153,16 +154,17 @@ fn item(value: serde_json::Value) -> Vec<u8> {
 #[test]
 fn an_item_that_is_not_an_event_goes_to_the_dlq_with_why() {
     let s = snapshot();
-    let bad_json = plan(0, b"{not json", &s, 3).expect_err("not JSON");
+    let bad_json = plan(0, b"{not json", &s, 3, Utc::now()).expect_err("not JSON");
     assert!(bad_json.reason.starts_with("invalid JSON"), "{bad_json:?}");
     assert_eq!(bad_json.attempts, 1);
-    let no_host = plan(0, &item(json!({"message": "x"})), &s, 3).expect_err("no hostname");
+    let no_host =
+        plan(0, &item(json!({"message": "x"})), &s, 3, Utc::now()).expect_err("no hostname");
     assert!(no_host.reason.starts_with("not an event"), "{no_host:?}");
     let tired = item(
         json!({"hostname": "h", "message": "x", "timestamp": "2026-11-22T10:00:00Z",
         "_retry_count": 4}),
     );
-    let tired = plan(0, &tired, &s, 3).expect_err("retried too often");
+    let tired = plan(0, &tired, &s, 3, Utc::now()).expect_err("retried too often");
     assert_eq!(
         (tired.reason.as_str(), tired.attempts),
         ("exceeded ALERTER_MAX_RETRIES", 4)
@@ -174,14 +176,16 @@ fn a_v25_item_without_an_event_id_gets_the_same_id_each_time() {
     let s = snapshot();
     let v25 = item(json!({"hostname": "router1", "message": "LINK-DOWN",
         "timestamp": "2026-11-22T10:00:00Z"}));
-    let first = plan(0, &v25, &s, 3).expect("an event");
-    let again = plan(7, &v25, &s, 3).expect("an event");
+    let first = plan(0, &v25, &s, 3, Utc::now()).expect("an event");
+    let again = plan(7, &v25, &s, 3, Utc::now()).expect("an event");
     assert_eq!(first.event_id, again.event_id);
     assert_eq!(again.item, 7);
     let other = item(json!({"hostname": "router2", "message": "LINK-DOWN",
         "timestamp": "2026-11-22T10:00:00Z"}));
     assert_ne!(
-        plan(0, &other, &s, 3).expect("an event").event_id,
+        plan(0, &other, &s, 3, Utc::now())
+            .expect("an event")
+            .event_id,
         first.event_id
     );
 }
@@ -195,6 +199,7 @@ fn the_audit_row_says_what_was_decided() {
         "timestamp": "2026-11-22T10:00:00Z"})),
         &s,
         3,
+        Utc::now(),
     )
     .expect("an event");
     let row = handled
@@ -217,6 +222,7 @@ fn the_audit_row_says_what_was_decided() {
         "timestamp": "2026-11-22T10:00:00Z"})),
         &s,
         3,
+        Utc::now(),
     )
     .expect("an event");
     let row = ignored.audit_row(false).expect("audited");
@@ -231,6 +237,7 @@ fn the_audit_row_says_what_was_decided() {
         "timestamp": "2026-11-22T10:00:00Z"})),
         &s,
         3,
+        Utc::now(),
     )
     .expect("an event");
     assert!(matches!(unhandled.action, Action::Unhandled));
@@ -240,4 +247,82 @@ fn the_audit_row_says_what_was_decided() {
         (row.matched_rule_id, row.handling_decision.as_str()),
         (None, "unhandled")
     );
+}
+
+#[test]
+fn a_silenced_event_is_audited_with_its_silence_and_not_forwarded() {
+    let mut s = snapshot();
+    let now: DateTime<Utc> = "2026-12-07T10:00:00Z".parse().expect("a time");
+    let window = |id: i32| Silence {
+        id,
+        hostname: None,
+        team: None,
+        rule_id: None,
+        message_regex: None,
+        starts_at: now - chrono::Duration::hours(1),
+        ends_at: now + chrono::Duration::hours(1),
+    };
+    s.silences = SilenceSet::compile([
+        Silence {
+            hostname: Some("router*".into()),
+            rule_id: Some(1),
+            ..window(4)
+        },
+        Silence {
+            team: Some("Core".into()),
+            ..window(5)
+        },
+    ])
+    .expect("compiles");
+    let at = |message: &str, when| {
+        let event = json!({"hostname": "router1", "message": message,
+            "timestamp": "2026-12-07T09:59:00Z"});
+        plan(0, &item(event), &s, 3, when).expect("an event")
+    };
+
+    let silenced = at("x LINK-DOWN", now);
+    assert!(
+        matches!(
+            silenced.action,
+            Action::Silenced {
+                rule_id: Some(1),
+                silence_id: 4
+            }
+        ),
+        "{:?}",
+        silenced.action
+    );
+    let row = silenced.audit_row(false).expect("always audited");
+    assert_eq!(
+        (
+            row.matched_rule_id,
+            row.handling_decision.as_str(),
+            row.forwarded_to_moog,
+            row.silence_id
+        ),
+        (Some(1), SILENCED, false, Some(4))
+    );
+
+    // Unmatched: the host's device team (Core) is the event's team; audited even without
+    // AUDIT_UNHANDLED, and not an unhandled event.
+    let unmatched = at("nothing matches", now);
+    assert!(matches!(
+        unmatched.action,
+        Action::Silenced {
+            rule_id: None,
+            silence_id: 5
+        }
+    ));
+    assert_eq!(
+        unmatched.audit_row(false).expect("audited").silence_id,
+        Some(5)
+    );
+
+    // After the end, the same event is forwarded again.
+    let later = at("x LINK-DOWN", now + chrono::Duration::hours(1));
+    assert!(matches!(
+        later.action,
+        Action::Handled { alert: Some(_), .. }
+    ));
+    assert_eq!(later.audit_row(false).expect("audited").silence_id, None);
 }

@@ -6,12 +6,14 @@
 mod engine;
 mod model;
 mod prefilter;
+mod silence;
 
 pub mod routing;
 
 pub use engine::{EventView, RuleSet, Verdict};
 pub use model::{MatchType, Rule, RuleError, compile_pattern};
 pub use routing::RoutingData;
+pub use silence::{Silence, SilenceError, SilenceSet, SilenceView};
 
 #[cfg(test)]
 mod tests;

@@ -111,6 +111,11 @@ impl RegexIndex {
         })
     }
 
+    /// Whether it holds no pattern at all.
+    pub(super) fn is_empty(&self) -> bool {
+        self.filtered.is_empty() && self.unfiltered_ranks.is_empty()
+    }
+
     /// Calls `consider` with the rank of every regex rule that matches `message` and
     /// passes `applies`, except that among prefiltered rules only the best is reported.
     /// `lowered` is `message.to_lowercase()`.

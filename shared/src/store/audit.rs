@@ -20,6 +20,8 @@ pub struct AuditRow {
     pub handling_decision: String,
     pub forwarded_to_moog: bool,
     pub raw_message: String,
+    /// The silence that quieted the event (its decision is then `silenced`).
+    pub silence_id: Option<i32>,
 }
 
 /// Why a write failed, as the worker must treat it.
@@ -60,8 +62,8 @@ impl From<tokio_postgres::Error> for AuditError {
 }
 
 const INSERT: &str = "INSERT INTO event_audit_log \
-    (event_id, event_timestamp, hostname, matched_rule_id, handling_decision, forwarded_to_moog, raw_message) \
-    SELECT * FROM UNNEST($1::uuid[], $2::timestamptz[], $3::varchar[], $4::int[], $5::varchar[], $6::bool[], $7::text[]) \
+    (event_id, event_timestamp, hostname, matched_rule_id, handling_decision, forwarded_to_moog, raw_message, silence_id) \
+    SELECT * FROM UNNEST($1::uuid[], $2::timestamptz[], $3::varchar[], $4::int[], $5::varchar[], $6::bool[], $7::text[], $8::int[]) \
     ON CONFLICT (event_id, event_timestamp) DO NOTHING";
 
 /// Writes `rows` in one statement; returns how many were new.
@@ -78,10 +80,13 @@ pub async fn insert_batch(pool: &Pool, rows: &[AuditRow]) -> Result<u64, AuditEr
     let decisions: Vec<&str> = rows.iter().map(|r| r.handling_decision.as_str()).collect();
     let forwarded: Vec<bool> = rows.iter().map(|r| r.forwarded_to_moog).collect();
     let raw: Vec<&str> = rows.iter().map(|r| r.raw_message.as_str()).collect();
+    let silences: Vec<Option<i32>> = rows.iter().map(|r| r.silence_id).collect();
     Ok(conn
         .execute(
             &statement,
-            &[&ids, &times, &hosts, &rules, &decisions, &forwarded, &raw],
+            &[
+                &ids, &times, &hosts, &rules, &decisions, &forwarded, &raw, &silences,
+            ],
         )
         .await?)
 }
@@ -97,6 +102,8 @@ pub struct EventRecord {
     pub forwarded_to_moog: bool,
     pub raw_message: Option<String>,
     pub event_id: Option<Uuid>,
+    /// The silence that quieted the event.
+    pub silence_id: Option<i32>,
 }
 
 /// What an event search matches; every filter optional.
@@ -104,6 +111,7 @@ pub struct EventRecord {
 pub struct EventFilter {
     pub hostname: Option<String>,
     pub rule_id: Option<i32>,
+    pub silence_id: Option<i32>,
     pub from: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
 }
@@ -125,6 +133,9 @@ pub async fn search(
     if let Some(rule) = filter.rule_id {
         sql.add("matched_rule_id = ?", rule);
     }
+    if let Some(silence) = filter.silence_id {
+        sql.add("silence_id = ?", silence);
+    }
     if let Some(from) = filter.from {
         sql.add("event_timestamp >= ?", from);
     }
@@ -135,7 +146,7 @@ pub async fn search(
         .query(
             &format!(
                 "SELECT id, event_timestamp, hostname, matched_rule_id, handling_decision, forwarded_to_moog, \
-                 raw_message, event_id FROM event_audit_log {} ORDER BY event_timestamp DESC, id DESC \
+                 raw_message, event_id, silence_id FROM event_audit_log {} ORDER BY event_timestamp DESC, id DESC \
                  LIMIT {} OFFSET {}",
                 sql.sql(),
                 sql.next(1),
@@ -166,6 +177,7 @@ pub async fn search(
             forwarded_to_moog: r.get("forwarded_to_moog"),
             raw_message: r.get("raw_message"),
             event_id: r.get("event_id"),
+            silence_id: r.get("silence_id"),
         })
         .collect();
     Ok((records, total))

@@ -2,7 +2,7 @@
 //! check every service runs at start-up, partitions ahead, retention of the audit tables,
 //! and the v2.5 sample data. Each table's statements live in one module: `rules`
 //! (`alert_rules`), `hosts` (`development_hosts`, `device_teams`), `audit`
-//! (`event_audit_log`), `config_audit` (`config_audit_log`), `api_keys`.
+//! (`event_audit_log`), `config_audit` (`config_audit_log`), `api_keys`, `silences`.
 
 pub mod api_keys;
 pub mod audit;
@@ -15,6 +15,7 @@ pub mod retention;
 pub mod rules;
 mod search;
 mod seed;
+pub mod silences;
 mod stamp;
 
 pub use migrations::{

@@ -93,10 +93,12 @@ fn archive_insert(table: &str) -> String {
     format!(
         "INSERT INTO event_audit_log_archive
              (event_timestamp, hostname, matched_rule_id, handling_decision, forwarded_to_moog,
-              raw_message, archived_from_partition, original_id, original_partition_timestamp, event_id)
+              raw_message, archived_from_partition, original_id, original_partition_timestamp, event_id,
+              silence_id)
          SELECT event_timestamp, hostname, matched_rule_id, handling_decision, forwarded_to_moog,
                 raw_message, '{table}', id,
-                date_trunc('month', event_timestamp AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', event_id"
+                date_trunc('month', event_timestamp AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', event_id,
+                silence_id"
     )
 }
 

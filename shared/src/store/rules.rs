@@ -20,7 +20,7 @@ pub enum LoadError {
     MatchType { id: i32, match_type: String },
 }
 
-/// Everything the alerter routes with, read in one transaction so the three agree.
+/// Everything the alerter routes with, read in one transaction so that all of it agrees.
 pub async fn load_routing(pool: &Pool) -> Result<RoutingData, LoadError> {
     let mut conn = pool.get().await?;
     let tx = conn.build_transaction().read_only(true).start().await?;
@@ -65,11 +65,13 @@ pub async fn load_routing(pool: &Pool) -> Result<RoutingData, LoadError> {
         .into_iter()
         .map(|t| (t.hostname, t.team_assignment))
         .collect();
+    let silences = super::silences::pending(&tx).await?;
     tx.commit().await?;
     Ok(RoutingData {
         rules,
         dev_hosts,
         teams,
+        silences,
     })
 }
 

@@ -13,6 +13,7 @@ mod hosts;
 mod keys;
 pub mod openapi;
 mod rules;
+mod silences;
 pub(crate) mod system;
 mod usage;
 
@@ -95,6 +96,7 @@ pub fn mount(cfg: &mut web::ServiceConfig) {
                 .configure(rules::routes)
                 .configure(hosts::routes)
                 .configure(keys::routes)
+                .configure(silences::routes)
                 .configure(dlq::routes)
                 .configure(audit::routes)
                 .configure(config::routes)

@@ -7,7 +7,7 @@
 //! their schema lists. What every operation shares is added here once (`Contract`): the
 //! key, and the answers of the key check, the input checks and a dependency that is down.
 
-use super::{audit, config, dashboard, dlq, hosts, keys, rules, system};
+use super::{audit, config, dashboard, dlq, hosts, keys, rules, silences, system};
 use crate::error::ErrorBody;
 use actix_web::HttpResponse;
 use std::sync::OnceLock;
@@ -41,6 +41,12 @@ use utoipa::{Modify, OpenApi};
         keys::create,
         keys::revoke,
         keys::rotate,
+        silences::list,
+        silences::create,
+        silences::get,
+        silences::extend,
+        silences::expire,
+        silences::delete,
         dlq::depths,
         dlq::list,
         dlq::replay,

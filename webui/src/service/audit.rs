@@ -34,6 +34,8 @@ pub struct EventQuery {
     pub hostname: Option<String>,
     /// Events this rule matched only.
     pub rule_id: Option<i32>,
+    /// Events this silence quieted only.
+    pub silence_id: Option<i32>,
     /// From this time: a date (`2026-11-22`, midnight UTC) or an RFC 3339 time.
     pub start_date: Option<String>,
     /// Up to this time, in the same forms.
@@ -90,6 +92,7 @@ pub async fn events(
     let filter = EventFilter {
         hostname: given(&query.hostname),
         rule_id: query.rule_id,
+        silence_id: query.silence_id,
         from: date("start_date", &query.start_date)?,
         until: date("end_date", &query.end_date)?,
     };

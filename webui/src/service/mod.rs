@@ -19,6 +19,7 @@ pub mod hosts;
 pub mod keys;
 pub mod paging;
 pub mod rules;
+pub mod silences;
 pub mod slo;
 mod state;
 pub mod trial;

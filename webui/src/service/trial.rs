@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use serde::Serialize;
 use serde_json::Value;
 use shared::event::Event;
-use shared::rules::routing::{Decision, Environment, Snapshot, decide};
+use shared::rules::routing::{Decision, Environment, Snapshot, decide, silenced_by};
 use shared::rules::{MatchType, Rule};
 use shared::store::rules::{LoadError, load_routing};
 
@@ -37,6 +37,9 @@ pub struct Trial {
     pub forward: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub team: Option<String>,
+    /// The active silence that would quiet it (then it is not forwarded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub silenced_by: Option<i32>,
     pub why: String,
 }
 
@@ -60,7 +63,9 @@ pub async fn run(state: &AppState, event: &Event) -> Result<Trial, ApiError> {
     })?;
     let snapshot =
         Snapshot::compile(data).map_err(|e| ApiError::Internal(format!("stored rules: {e}")))?;
-    Ok(match decide(&snapshot, event) {
+    let decision = decide(&snapshot, event);
+    let silence = silenced_by(&snapshot, event, &decision, chrono::Utc::now());
+    let mut trial = match decision {
         Decision::Handled {
             rule,
             environment,
@@ -73,6 +78,7 @@ pub async fn run(state: &AppState, event: &Event) -> Result<Trial, ApiError> {
             handling: Some(handling.to_owned()),
             forward,
             team: Some(rule.team_assignment.clone()),
+            silenced_by: None,
             why: why(rule, event),
         },
         Decision::Unhandled => Trial {
@@ -87,9 +93,20 @@ pub async fn run(state: &AppState, event: &Event) -> Result<Trial, ApiError> {
             handling: None,
             forward: false,
             team: None,
+            silenced_by: None,
             why: "no active rule matches: the alerter would count it as unhandled".into(),
         },
-    })
+    };
+    if let Some(id) = silence {
+        trial.forward = false;
+        trial.silenced_by = Some(id);
+        trial.why = format!(
+            "silence {id} is active and matches it: it would be audited as silenced, not \
+             forwarded nor counted as unhandled (without it: {})",
+            trial.why
+        );
+    }
+    Ok(trial)
 }
 
 /// Why `rule` matched `event`, in words.

@@ -85,6 +85,7 @@ impl Cells for EventRecord {
             cell(&self.matched_rule_id),
             self.handling_decision.clone(),
             self.forwarded_to_moog.to_string(),
+            cell(&self.silence_id),
             cell(&self.raw_message),
         ]
     }
@@ -111,6 +112,7 @@ const EVENTS: Search = Search {
     filters: &[
         ("hostname", "Hostname (exact)"),
         ("rule_id", "Rule id"),
+        ("silence_id", "Silence id"),
         ("start_date", "From (2026-11-22 or RFC 3339)"),
         ("end_date", "Until"),
     ],
@@ -120,6 +122,7 @@ const EVENTS: Search = Search {
         "matched_rule_id",
         "handling_decision",
         "forwarded_to_moog",
+        "silence_id",
         "raw_message",
     ],
 };

@@ -17,6 +17,7 @@ mod lists;
 mod rules;
 pub mod session;
 mod signin;
+mod silences;
 
 use crate::error::ApiError;
 use actix_web::http::{StatusCode, header};
@@ -43,6 +44,7 @@ pub fn mount(cfg: &mut web::ServiceConfig) {
     .configure(rules::routes)
     .configure(hosts::routes)
     .configure(keys::routes)
+    .configure(silences::routes)
     .configure(lists::routes)
     .configure(config::routes)
     .configure(dlq::routes);
