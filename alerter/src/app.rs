@@ -6,6 +6,7 @@ use crate::cache::{self, RoutingCache};
 use crate::hits::RuleHits;
 use crate::metrics::AlerterMetrics;
 use crate::pressure::{Pressure, Thresholds};
+use crate::sample::Sample;
 use crate::worker::{DYNAMIC_SETTINGS, Settings, Worker};
 use anyhow::Context;
 use prometheus::Registry;
@@ -16,6 +17,7 @@ use shared::process::admin::AdminServer;
 use shared::process::upkeep::Upkeep;
 use shared::queue::{Heartbeat, InFlight, Janitor, ReliableQueue};
 use shared::redis::connection::RedisConnector;
+use shared::redis::flush;
 use shared::redis::keys::WorkerRole;
 use shared::store;
 use std::net::SocketAddr;
@@ -79,6 +81,7 @@ impl Alerter {
             },
         );
         let hits = RuleHits::default();
+        let sample = Sample::new(config.backtest_sample_size);
         let shards = keys.shards();
         // Every shard gets a loop of its own, so that none waits for another's turn.
         let loops = config.concurrency.max(shards.len());
@@ -109,6 +112,7 @@ impl Alerter {
                 metrics: metrics.clone(),
                 pressure: pressure.clone(),
                 hits: hits.clone(),
+                sample: sample.clone(),
                 take_turn: Arc::clone(&take_turns[shard]),
             });
         }
@@ -229,7 +233,20 @@ impl Alerter {
                 background.clone(),
             ),
         );
-        running.spawn(worker.hits.clone().run(
+        running.spawn(flush::every_second(
+            worker.hits.clone(),
+            redis.clone(),
+            worker.keys.clone(),
+            background.clone(),
+        ));
+        running.spawn(flush::every_second(
+            worker.metrics.activity.clone(),
+            redis.clone(),
+            worker.keys.clone(),
+            background.clone(),
+        ));
+        running.spawn(flush::every_second(
+            worker.sample.clone(),
             redis.clone(),
             worker.keys.clone(),
             background.clone(),

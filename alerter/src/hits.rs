@@ -6,13 +6,10 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use shared::redis::RedisConn;
+use shared::redis::flush::Flush;
 use shared::redis::keys::RedisKeys;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use tokio_util::sync::CancellationToken;
-
-pub const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Per rule id: hits not yet written, and the latest of their times.
 type Pending = BTreeMap<i32, (i64, DateTime<Utc>)>;
@@ -31,9 +28,11 @@ impl RuleHits {
             entry.1 = entry.1.max(at);
         }
     }
+}
 
+impl Flush for RuleHits {
     /// Writes what has piled up in one pipeline; on failure keeps it for the next try.
-    pub async fn flush(&self, redis: &mut RedisConn, keys: &RedisKeys) {
+    async fn flush(&self, redis: &mut RedisConn, keys: &RedisKeys) {
         let taken = std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()));
         if taken.is_empty() {
             return;
@@ -57,18 +56,5 @@ impl RuleHits {
                 entry.1 = entry.1.max(at);
             }
         }
-    }
-
-    /// Flushes every [`FLUSH_INTERVAL`] until `stop`, then once more.
-    pub async fn run(self, mut redis: RedisConn, keys: RedisKeys, stop: CancellationToken) {
-        let mut tick = tokio::time::interval(FLUSH_INTERVAL);
-        loop {
-            tokio::select! {
-                _ = stop.cancelled() => break,
-                _ = tick.tick() => {}
-            }
-            self.flush(&mut redis, &keys).await;
-        }
-        self.flush(&mut redis, &keys).await;
     }
 }

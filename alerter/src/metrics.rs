@@ -2,6 +2,7 @@
 
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 use shared::process::metrics::register;
+use shared::redis::activity::ActivityCounts;
 
 #[derive(Clone)]
 pub struct AlerterMetrics {
@@ -18,6 +19,8 @@ pub struct AlerterMetrics {
     pub cache_teams: IntGauge,
     /// Active and upcoming silences in the cache.
     pub cache_silences: IntGauge,
+    /// Audit rows per minute, for the dashboard (`shared::redis::activity`).
+    pub activity: ActivityCounts,
     /// Milliseconds per batch audit insert.
     pub db_write_latency_ms: Histogram,
     pub cache_reload_failures: IntCounter,
@@ -56,6 +59,7 @@ impl AlerterMetrics {
             0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
         ];
         Self {
+            activity: ActivityCounts::default(),
             events_processed: register(
                 registry,
                 &IntCounterVec::new(

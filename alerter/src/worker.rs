@@ -16,6 +16,7 @@ use crate::decide::{self, Action, Plan};
 use crate::hits::RuleHits;
 use crate::metrics::AlerterMetrics;
 use crate::pressure::Pressure;
+use crate::sample::Sample;
 use crate::unhandled;
 use chrono::Utc;
 use shared::dynamic_config::{DynamicConfig, DynamicSetting};
@@ -23,6 +24,7 @@ use shared::event::Alert;
 use shared::process::retry::{Backoff, pause, until_ok};
 use shared::queue::{Failure, InFlight, Item, ReliableQueue, push_batch};
 use shared::redis::RedisConn;
+use shared::redis::activity::Activity;
 use shared::redis::keys::RedisKeys;
 use shared::store::Pool;
 use shared::store::audit::{AuditError, AuditRow, insert_batch};
@@ -68,6 +70,7 @@ pub struct Worker {
     pub metrics: AlerterMetrics,
     pub pressure: Pressure,
     pub hits: RuleHits,
+    pub sample: Sample,
     /// Held by the loop that is taking; shared by the loops of this alerter.
     pub take_turn: Arc<tokio::sync::Mutex<()>>,
 }
@@ -172,6 +175,7 @@ impl Worker {
             written.iter().filter_map(|p| p.action.rule_id()),
             Utc::now(),
         );
+        self.sample.record(written.iter().map(|p| &items[p.item]));
         let count = |wanted: fn(&Action) -> bool| {
             written.iter().filter(|p| wanted(&p.action)).count() as u64
         };
@@ -315,7 +319,12 @@ impl Worker {
             .collect();
         let batch: Vec<AuditRow> = rows.iter().map(|(_, r)| r.clone()).collect();
         match self.insert(&batch, shutdown).await? {
-            Ok(()) => Some(Vec::new()),
+            Ok(()) => {
+                self.metrics
+                    .activity
+                    .add(Activity::Audited, batch.len() as u64);
+                Some(Vec::new())
+            }
             Err(refusal) => {
                 tracing::warn!(error = %refusal, rows = rows.len(), "postgresql refused the batch, isolating the rows it refuses");
                 let mut refused = Vec::new();

@@ -215,3 +215,53 @@ async fn a_failed_reload_keeps_the_previous_rules_and_is_counted() {
     assert_eq!(metrics.cache_reload_failures.get(), 1);
     assert_eq!(metrics.cache_rules.get(), 5);
 }
+
+#[tokio::test]
+async fn the_backtest_sample_keeps_the_last_events_newest_first() {
+    let (redis, db) = seeded().await;
+    let alerter = start(config(&redis, &db, "a1", &[("BACKTEST_SAMPLE_SIZE", "25")])).await;
+    let events: Vec<_> = (0..40)
+        .map(|i| event("switch9", &format!("sampled {i:02} ERROR")))
+        .collect();
+    for chunk in events.chunks(10) {
+        push(&redis, chunk).await;
+        drained(&redis, Duration::from_secs(10)).await;
+    }
+    let sampled = eventually(Duration::from_secs(5), "the sample written", || async {
+        let sampled = list(&redis, &redis.keys.backtest_sample).await;
+        (sampled.last().map(|e| e["message"].clone()) == Some("sampled 39 ERROR".into()))
+            .then_some(sampled)
+    })
+    .await;
+    // `list` reads oldest first: the last 25, in order.
+    let messages: Vec<String> = sampled
+        .iter()
+        .map(|e| e["message"].as_str().expect("a message").to_owned())
+        .collect();
+    let expected: Vec<String> = (15..40).map(|i| format!("sampled {i:02} ERROR")).collect();
+    assert_eq!(messages, expected);
+    alerter.stop().await;
+    // The dashboard's per-minute count of audit rows (this minute, or the one before if
+    // the minute turned meanwhile).
+    let now = chrono::Utc::now();
+    let mut audited = 0u64;
+    for at in [now, now - chrono::Duration::minutes(1)] {
+        let key = redis.keys.activity("audited", at);
+        let n: Option<u64> = redis::cmd("GET")
+            .arg(key)
+            .query_async(&mut redis.conn().await)
+            .await
+            .expect("GET");
+        audited += n.unwrap_or(0);
+    }
+    assert_eq!(audited, 40, "every audit row counted once");
+
+    // Off: nothing is kept.
+    let (redis, db) = seeded().await;
+    let alerter = start(config(&redis, &db, "a1", &[("BACKTEST_SAMPLE_SIZE", "0")])).await;
+    push(&redis, &events[..5]).await;
+    drained(&redis, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(list(&redis, &redis.keys.backtest_sample).await.is_empty());
+    alerter.stop().await;
+}

@@ -233,6 +233,12 @@ impl Ingestor {
         } = self;
         tracing::info!(http = %http_addr, syslog_udp = ?config.syslog_udp_port, syslog_tcp = ?config.syslog_tcp_port, "ingestor serving");
         let mut tasks = tokio::task::JoinSet::new();
+        tasks.spawn(shared::redis::flush::every_second(
+            metrics.activity.clone(),
+            redis.clone(),
+            config.redis.keys.clone(),
+            shutdown.clone(),
+        ));
         {
             let (queue, keys, gauge, stop) = (
                 queue.clone(),

@@ -18,6 +18,7 @@ use shared::config::IngestLimits;
 use shared::process::admin::resource;
 use shared::rate_limit::{Admission, SlidingWindowLimiter};
 use shared::redis::RedisConn;
+use shared::redis::activity::Activity;
 use shared::redis::api_key_mirror::KeyCache;
 use shared::redis::keys::RedisKeys;
 use shared::store::api_keys::Scope;
@@ -86,6 +87,7 @@ fn fail(state: &IngestState, reason: &str) {
         .requests
         .with_label_values(&["fail", reason])
         .inc();
+    state.metrics.activity.add(Activity::Rejected, 1);
 }
 
 /// v2.5: unknown paths are 401 without a valid key and 404 with one.

@@ -2,6 +2,7 @@
 
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 use shared::process::metrics::register;
+use shared::redis::activity::ActivityCounts;
 
 #[derive(Clone)]
 pub struct IngestMetrics {
@@ -20,6 +21,8 @@ pub struct IngestMetrics {
     /// Writes that Redis took but fewer than `INGEST_ACK_REPLICAS` replicas confirmed
     /// within `INGEST_ACK_TIMEOUT_MS` (their senders were answered 503).
     pub replication_timeouts: IntCounter,
+    /// Refused requests per minute, for the dashboard (`shared::redis::activity`).
+    pub activity: ActivityCounts,
     pub write_batch_events: Histogram,
 }
 
@@ -40,6 +43,7 @@ impl IngestMetrics {
         // accepted requests too (a series first seen at 40 adds nothing to a rate).
         requests.with_label_values(&["success", ""]);
         Self {
+            activity: ActivityCounts::default(),
             requests,
             queue_depth: register(
                 registry,

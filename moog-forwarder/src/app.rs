@@ -213,6 +213,12 @@ impl Forwarder {
                 running.stop_token(),
             ));
         }
+        running.spawn(shared::redis::flush::every_second(
+            lanes[0].courier.metrics.activity.clone(),
+            redis.clone(),
+            lanes[0].courier.keys.clone(),
+            running.stop_token(),
+        ));
         let couriers = lanes.iter().map(|l| l.courier.clone()).collect();
         running.spawn(sample_gauges(couriers, running.stop_token()));
 

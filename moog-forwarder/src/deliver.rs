@@ -18,6 +18,7 @@ use serde_json::Value;
 use shared::process::retry::{Backoff, until_ok};
 use shared::queue::{Failure, InFlight, ReliableQueue};
 use shared::redis::RedisConn;
+use shared::redis::activity::Activity;
 use shared::redis::keys::RedisKeys;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -134,6 +135,9 @@ impl Courier {
         let body = webhook::coalesced(webhook::payload(&first, template, now), &folded);
         let payload = serde_json::to_vec(&body).expect("payloads serialise");
         self.metrics.alerts_coalesced.inc_by(group.len() as u64 - 1);
+        self.metrics
+            .activity
+            .add(Activity::Coalesced, group.len() as u64 - 1);
         Ok(Readable {
             members: group.into_iter().zip(retries).collect(),
             payload,
@@ -235,6 +239,9 @@ impl Courier {
             .alerts_processed
             .with_label_values(&[outcome])
             .inc();
+        if outcome == "success" {
+            self.metrics.activity.add(Activity::Delivered, 1);
+        }
     }
 
     async fn post(&self, body: Vec<u8>) -> (Delivery, Option<String>) {

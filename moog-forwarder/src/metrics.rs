@@ -5,6 +5,7 @@ use prometheus::{
     Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
 };
 use shared::process::metrics::register;
+use shared::redis::activity::ActivityCounts;
 
 #[derive(Clone)]
 pub struct ForwarderMetrics {
@@ -19,6 +20,9 @@ pub struct ForwarderMetrics {
     pub alerts_processed: IntCounterVec,
     /// Alerts folded into another of their signature (`MOOG_COALESCE_WINDOW`).
     pub alerts_coalesced: IntCounter,
+    /// Delivered and coalesced alerts per minute, for the dashboard
+    /// (`shared::redis::activity`).
+    pub activity: ActivityCounts,
     /// Times an alert had to wait for the breaker (v2.5's `circuit_open` reason).
     pub circuit_waits: IntCounter,
     pub breaker_state: IntGaugeVec,
@@ -50,6 +54,7 @@ impl ForwarderMetrics {
             )
         };
         Self {
+            activity: ActivityCounts::default(),
             requests: counter_vec(
                 "mutt_moog_requests_total",
                 "Webhook requests by outcome",

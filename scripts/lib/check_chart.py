@@ -115,6 +115,31 @@ def check_common(objects, context, values):
         check_restricted(spec, "mutt-migrate", context)
         if spec["containers"][0]["command"] != ["/usr/local/bin/webui", "migrate"]:
             fail(context, "the Job does not run webui migrate")
+    rules_job = jobs.get("mutt-rules")
+    rules_file = values.get("rulesFile", {})
+    if not rules_file.get("enabled"):
+        if rules_job:
+            fail(context, "a rules Job rendered although rulesFile is off")
+    elif not rules_job:
+        fail(context, "rulesFile is on but no rules Job rendered")
+    else:
+        hooks = rules_job["metadata"].get("annotations", {}).get("helm.sh/hook", "")
+        if set(hooks.split(",")) != {"post-install", "post-upgrade"}:
+            fail(context, f"rules Job hooks: {hooks!r}")
+        spec = rules_job["spec"]["template"]["spec"]
+        check_restricted(spec, "mutt-rules", context)
+        command = spec["containers"][0]["command"]
+        wanted = ["/usr/local/bin/webui", "rules", "import", f"/etc/mutt-rules/{rules_file['key']}", "--reason"]
+        if command[:5] != wanted:
+            fail(context, f"the rules Job runs {command}")
+        source = rules_file.get("existingConfigMap") or "mutt-rules"
+        mounted = [v["configMap"]["name"] for v in spec["volumes"] if "configMap" in v]
+        if mounted != [source]:
+            fail(context, f"the rules Job mounts {mounted}, not {source}")
+        if not rules_file.get("existingConfigMap"):
+            data = configmaps.get("mutt-rules", {}).get("data", {})
+            if data.get(rules_file["key"]) != rules_file.get("content"):
+                fail(context, "the rules ConfigMap does not hold rulesFile.content")
     services = by_kind(objects, "Service")
     syslog = services.get("mutt-syslog")
     if values.get("ingestor", {}).get("syslog", {}).get("enabled", True):

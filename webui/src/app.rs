@@ -92,10 +92,15 @@ impl Webui {
             self.state.keys.clone(),
             shutdown.clone(),
         ));
+        let depths = tokio::spawn(crate::service::dashboard::record_depths_until(
+            self.state.clone(),
+            shutdown.clone(),
+        ));
         let served = shared::process::admin::serve_until(self.server, shutdown)
             .await
             .context("web UI listener");
         mirror.await.context("key mirror task")?;
+        depths.await.context("queue depth sampler")?;
         served
     }
 }

@@ -41,6 +41,9 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Rules as code: export the active rules as YAML, or import a rules file.
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// List, create, extend, expire or delete silences (maintenance windows; audited).
     #[command(subcommand)]
     Silences(SilencesCommand),
@@ -82,6 +85,24 @@ pub enum KeysCommand {
         /// How long the old key keeps working (default 0: it stops now).
         #[arg(long, default_value_t = 0)]
         grace_seconds: u64,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, clap::Subcommand)]
+pub enum RulesCommand {
+    /// Print the active rules as a rules file (YAML).
+    Export,
+    /// Apply a rules file in one transaction, audited as one change: create the new rules,
+    /// change those that differ, deactivate the active rules it leaves out. Prints what it
+    /// did as JSON; a file with problems changes nothing and each problem is printed as
+    /// FILE:LINE: message (exit 1).
+    Import {
+        file: std::path::PathBuf,
+        /// Only print what it would do.
+        #[arg(long)]
+        dry_run: bool,
         #[arg(long)]
         reason: Option<String>,
     },
@@ -287,6 +308,7 @@ pub async fn run(command: Command, env: &dyn EnvSource) -> anyhow::Result<()> {
         }
         Command::Dlq(action) => dlq(action, &config).await?,
         Command::Silences(action) => silences(action, &config).await?,
+        Command::Rules(action) => rules(action, &config).await?,
         Command::SloCheck => {
             shared::tls::install_crypto_provider();
             let client = reqwest::Client::new();
@@ -497,6 +519,45 @@ async fn silences(action: SilencesCommand, config: &WebuiConfig) -> anyhow::Resu
         SilencesCommand::Delete { id, reason } => {
             let done = silences::delete(&state, &caller, id, reason.as_deref());
             print(&done.await.map_err(failed)?)?;
+        }
+    }
+    Ok(())
+}
+
+async fn rules(action: RulesCommand, config: &WebuiConfig) -> anyhow::Result<()> {
+    use crate::error::ApiError;
+    use crate::service::rule_file;
+
+    let state = cli_state(config).await?;
+    let caller = cli_caller();
+    match action {
+        RulesCommand::Export => {
+            let text = rule_file::export(&state, &caller)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            print!("{text}");
+        }
+        RulesCommand::Import {
+            file,
+            dry_run,
+            reason,
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            match rule_file::import(&state, &caller, &text, dry_run, reason.as_deref()).await {
+                Ok(report) => println!("{}", serde_json::to_string_pretty(&report)?),
+                Err(ApiError::Invalid(problems)) => {
+                    for problem in &problems {
+                        eprintln!("{}:{}: {}", file.display(), problem.line, problem.message);
+                    }
+                    anyhow::bail!(
+                        "{}: {} problem(s); nothing was changed",
+                        file.display(),
+                        problems.len()
+                    );
+                }
+                Err(e) => anyhow::bail!("{e}"),
+            }
         }
     }
     Ok(())

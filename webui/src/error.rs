@@ -19,11 +19,29 @@ pub enum Marked {
 pub struct ErrorBody {
     /// What is wrong, for a person to read.
     pub error: String,
+    /// For a refused file (a rules file): every problem, by line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problems: Option<Vec<Problem>>,
+}
+
+/// One problem of a refused file, at its line (from 1).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
 }
 
 #[derive(Debug)]
 pub enum ApiError {
     BadRequest(String),
+    /// A file with problems (400): every one is named, by line.
+    Invalid(Vec<Problem>),
     Unauthorized,
     Forbidden(&'static str),
     NotFound(String),
@@ -53,6 +71,15 @@ impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::BadRequest(m) | Self::NotFound(m) | Self::Conflict(m) => f.write_str(m),
+            Self::Invalid(problems) => {
+                write!(
+                    f,
+                    "nothing was changed: the file has {} problem(s): ",
+                    problems.len()
+                )?;
+                let listed: Vec<String> = problems.iter().map(ToString::to_string).collect();
+                f.write_str(&listed.join("; "))
+            }
             Self::Unauthorized => f.write_str("Unauthorized"),
             Self::Forbidden(scope) => write!(f, "this key lacks the {scope} scope"),
             Self::Unavailable(_) => f.write_str("Service unavailable"),
@@ -64,7 +91,7 @@ impl fmt::Display for ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::BadRequest(_) | Self::Invalid(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -78,6 +105,10 @@ impl ResponseError for ApiError {
         self.log();
         let mut response = HttpResponse::build(self.status_code()).json(ErrorBody {
             error: self.to_string(),
+            problems: match self {
+                Self::Invalid(problems) => Some(problems.clone()),
+                _ => None,
+            },
         });
         if matches!(self, Self::Unavailable(detail) if detail.starts_with("redis")) {
             // For `mutt_webui_api_requests_total{status="fail_redis"}`.

@@ -4,9 +4,9 @@
 //! they are missing; the test fails, saying why, when it cannot.
 //!
 //! The script signs in, creates a rule (after a refused bad regex), tests an event
-//! against it, edits and deletes it, replays a DLQ item and screenshots the dashboard
-//! (`target/browser-artifacts/dashboard.png`); then this test checks what the clicks
-//! left behind in PostgreSQL and Redis.
+//! against it, edits and deletes it, replays a DLQ item, makes a silence and screenshots
+//! the dashboard with its SVG charts (`target/browser-artifacts/dashboard.png`); then this
+//! test checks what the clicks left behind in PostgreSQL and Redis.
 
 mod support;
 
@@ -108,6 +108,15 @@ async fn an_operator_manages_rules_and_replays_a_dead_letter_in_chromium() {
     assert_eq!(dlq, 0, "the DLQ item was replayed");
     assert_eq!(queued.len(), 1, "…onto the alert queue");
     assert!(queued[0].contains("dead letter for the browser"));
+    assert_eq!(
+        ui.count(
+            "SELECT count(*) FROM silences WHERE hostname = 'browser-maint-*' \
+             AND reason = 'browser test window' AND created_by = 'webui-api-key'"
+        )
+        .await,
+        1,
+        "the silence made in the browser"
+    );
     let png = std::fs::read(artifacts.join("dashboard.png")).expect("the dashboard screenshot");
     assert!(png.starts_with(b"\x89PNG"), "the screenshot is a PNG");
     ui.stop().await;

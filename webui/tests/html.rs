@@ -6,7 +6,7 @@ mod support;
 
 use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Client, Response, redirect};
-use support::{ADMIN_KEY, Ui};
+use support::{ADMIN_KEY, Ui, answer};
 
 /// A browser without JavaScript: keeps the session cookie, does not follow redirects.
 struct Browser {
@@ -230,6 +230,7 @@ async fn every_page_reads_without_javascript_and_a_form_without_its_token_change
         "/rules/test",
         "/hosts",
         "/silences",
+        "/rules/file",
         "/audit-logs?silence_id=1",
         "/audit-logs",
         "/audit-logs?hostname=router1&rule_id=&page=1",
@@ -618,5 +619,174 @@ async fn silences_are_made_extended_expired_and_deleted_from_the_page() {
             .await,
         4
     );
+    ui.stop().await;
+}
+
+#[tokio::test]
+async fn the_rules_file_is_reviewed_backtested_and_applied_from_the_page() {
+    let ui = Ui::start().await;
+    let mut browser = Browser::new(&ui);
+    let csrf = browser.sign_in(ADMIN_KEY).await;
+    let (status, page) = browser.get("/rules/file").await;
+    assert_eq!(status, 200);
+    let file = page
+        .split("spellcheck=\"false\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</textarea>").next())
+        .expect("the textarea")
+        .replace("&quot;", "\"")
+        .replace("&#x22;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&amp;", "&")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'");
+    assert!(file.contains("rules:"), "{file}");
+    let edited = file.replacen("priority: 10\n", "priority: 11\n", 1);
+    let (status, review) = browser
+        .post(
+            "/rules/file",
+            &[("csrf", &csrf), ("file", &edited), ("action", "review")],
+        )
+        .await;
+    assert_eq!(status, 200, "{review}");
+    assert!(review.contains("id=\"review-result\""), "{review}");
+    assert!(review.contains("priority: 10 → 11"), "{review}");
+    let (status, tested) = browser
+        .post(
+            "/rules/file",
+            &[("csrf", &csrf), ("file", &edited), ("action", "backtest")],
+        )
+        .await;
+    assert_eq!(status, 200, "{tested}");
+    assert!(tested.contains("id=\"backtest-result\""), "{tested}");
+    let (status, refused) = browser
+        .post(
+            "/rules/file",
+            &[
+                ("csrf", &csrf),
+                ("file", "rules:\n  - name: x\n"),
+                ("action", "apply"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(refused.contains("line 2"), "{refused}");
+    let before = ui
+        .count("SELECT count(*) FROM config_audit_log WHERE changed_by <> 'seed'")
+        .await;
+    assert_eq!(before, 0);
+    let (status, location) = browser
+        .post(
+            "/rules/file",
+            &[
+                ("csrf", &csrf),
+                ("file", &edited),
+                ("action", "apply"),
+                ("reason", "from the page"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303, "{location}");
+    assert!(location.contains("1+changed"), "{location}");
+    assert_eq!(
+        ui.count(
+            "SELECT count(*) FROM config_audit_log WHERE reason = 'from the page' \
+             AND table_name = 'alert_rules'"
+        )
+        .await,
+        1
+    );
+    ui.stop().await;
+}
+
+#[tokio::test]
+async fn the_dashboard_draws_its_charts_and_shows_silences_and_storm_control() {
+    let ui = Ui::start().await;
+    let mut redis = ui.redis.conn().await;
+    let minute = chrono::Utc::now() - chrono::Duration::minutes(2);
+    for (kind, n) in [
+        ("audited", 120),
+        ("delivered", 90),
+        ("coalesced", 7),
+        ("rejected", 3),
+    ] {
+        let _: () = redis::cmd("SET")
+            .arg(ui.redis.keys.activity(kind, minute))
+            .arg(n)
+            .query_async(&mut redis)
+            .await
+            .expect("SET");
+    }
+    let _: () = redis::cmd("SET")
+        .arg(ui.redis.keys.dashboard_depths(minute))
+        .arg(r#"{"ingest_queue":40,"alert_queue":5,"moog_retry":0,"dlq_alerter":1,"dlq_moog":2,"dlq_dead":0}"#)
+        .query_async(&mut redis)
+        .await
+        .expect("SET");
+    // The web UI samples this minute's depths itself, at start and every 20 s.
+    let now_key = ui.redis.keys.dashboard_depths(chrono::Utc::now());
+    let before_key = ui
+        .redis
+        .keys
+        .dashboard_depths(chrono::Utc::now() - chrono::Duration::minutes(1));
+    shared::testing::eventually(
+        std::time::Duration::from_secs(5),
+        "this minute's depths sampled",
+        || async {
+            let mut redis = ui.redis.conn().await;
+            let found: i64 = redis::cmd("EXISTS")
+                .arg(&now_key)
+                .arg(&before_key)
+                .query_async(&mut redis)
+                .await
+                .expect("EXISTS");
+            (found > 0).then_some(())
+        },
+    )
+    .await;
+    let (status, made) = answer(
+        ui.admin(reqwest::Method::POST, "/api/v2/silences")
+            .json(&serde_json::json!({"hostname": "core-*", "duration_seconds": 600, "reason": "CHG-1"}))
+            .send()
+            .await
+            .expect("silence"),
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+
+    let mut browser = Browser::new(&ui);
+    browser.sign_in(ADMIN_KEY).await;
+    let (status, page) = browser.get("/").await;
+    assert_eq!(status, 200);
+    for id in ["chart-24h", "chart-depths", "chart-activity"] {
+        assert!(
+            page.contains(&format!("<svg class=\"chart\" id=\"{id}\"")),
+            "{id}: {page}"
+        );
+    }
+    assert_eq!(
+        page.matches("<rect class=\"bar\"").count(),
+        24,
+        "one bar an hour"
+    );
+    assert!(page.matches("<polyline").count() >= 6, "{page}");
+    // The axes end at round numbers above the largest value: 120 audited → 200, an
+    // ingest queue of 40 → 50.
+    let chart = |id: &str| {
+        page.split(&format!("id=\"{id}\""))
+            .nth(1)
+            .and_then(|rest| rest.split("</svg>").next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(chart("chart-activity").contains(">200</text>"), "{page}");
+    assert!(chart("chart-depths").contains(">50</text>"), "{page}");
+    assert!(page.contains("1 active, 0 upcoming"), "{page}");
+    assert!(page.contains("host core-*"), "{page}");
+    assert!(
+        page.contains("Folded 7 alerts into others of their signature in the last 15 minutes, 7 in the last hour"),
+        "{page}"
+    );
+    assert!(!page.contains("<script"));
     ui.stop().await;
 }

@@ -172,6 +172,8 @@ pub struct AlerterConfig {
     pub unhandled_expiry: Duration,
     pub unhandled_default_team: String,
     pub audit_unhandled: bool,
+    /// Events kept in `mutt:backtest_sample` for the web UI's backtest; 0 keeps none.
+    pub backtest_sample_size: usize,
     /// Alert-queue depth above which a warning is logged (dynamic `alerter_queue_warn_threshold`).
     pub queue_warn_threshold: u64,
     /// Alert-queue depth above which the alerter defers (dynamic `alerter_queue_shed_threshold`).
@@ -207,6 +209,7 @@ impl AlerterConfig {
             unhandled_expiry: env.positive_seconds("UNHANDLED_EXPIRY_SECONDS", 86_400.0)?,
             unhandled_default_team: env.string("UNHANDLED_DEFAULT_TEAM", "NETO"),
             audit_unhandled: env.bool("AUDIT_UNHANDLED", false)?,
+            backtest_sample_size: env.parse("BACKTEST_SAMPLE_SIZE", 50_000)?,
             queue_warn_threshold: env.parse("ALERTER_QUEUE_WARN_THRESHOLD", 1000)?,
             queue_shed_threshold: env.parse("ALERTER_QUEUE_SHED_THRESHOLD", 2000)?,
             defer_sleep: Duration::from_millis(env.parse("ALERTER_DEFER_SLEEP_MS", 250)?),

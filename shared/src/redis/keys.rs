@@ -54,6 +54,8 @@ pub struct RedisKeys {
     pub rule_hits: String,
     /// Per-rule time of the last match (a hash: rule id → RFC 3339).
     pub rule_last_match: String,
+    /// The last `BACKTEST_SAMPLE_SIZE` events the alerters decoded, newest first.
+    pub backtest_sample: String,
     /// `None`: one Redis and one shard, v2.5's names. Otherwise how the queues are sharded
     /// and whether Redis is a cluster (see [`RedisKeys::laid_out`]).
     layout: Option<Arc<Layout>>,
@@ -95,6 +97,7 @@ impl RedisKeys {
             api_keys: k("api_keys"),
             rule_hits: k("rule_hits"),
             rule_last_match: k("rule_last_match"),
+            backtest_sample: k("backtest_sample"),
             layout: None,
         }
     }
@@ -245,6 +248,26 @@ impl RedisKeys {
             (format!("{p}:1h:{}", at.format("%Y-%m-%dT%H")), 172_800),
             (format!("{p}:24h:{}", at.format("%Y-%m-%d")), 2_592_000),
         ]
+    }
+
+    /// `mutt:metrics:<kind>:1m:<UTC minute>`: a dashboard activity counter
+    /// (`super::activity`).
+    pub fn activity(&self, kind: &str, minute: DateTime<Utc>) -> String {
+        format!(
+            "{}:{kind}:1m:{}",
+            self.metrics_prefix,
+            minute.format("%Y-%m-%dT%H:%M")
+        )
+    }
+
+    /// `mutt:dashboard:depths:<UTC minute>`: queue depths and DLQ sizes as a web UI saw
+    /// them in that minute, for the dashboard's last-hour chart.
+    pub fn dashboard_depths(&self, minute: DateTime<Utc>) -> String {
+        format!(
+            "{}:dashboard:depths:{}",
+            self.prefix,
+            minute.format("%Y-%m-%dT%H:%M")
+        )
     }
 
     /// `mutt:config:<key>`: a dynamic-config value.

@@ -12,6 +12,7 @@ mod dlq;
 mod hosts;
 mod keys;
 pub mod openapi;
+mod rule_file;
 mod rules;
 mod silences;
 pub(crate) mod system;
@@ -93,6 +94,8 @@ pub fn mount(cfg: &mut web::ServiceConfig) {
                 }))
                 .configure(document)
                 .configure(system::routes)
+                // Before `/rules/{id}`, which would take `export` for an id.
+                .configure(rule_file::routes)
                 .configure(rules::routes)
                 .configure(hosts::routes)
                 .configure(keys::routes)

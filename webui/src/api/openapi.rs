@@ -7,7 +7,7 @@
 //! their schema lists. What every operation shares is added here once (`Contract`): the
 //! key, and the answers of the key check, the input checks and a dependency that is down.
 
-use super::{audit, config, dashboard, dlq, hosts, keys, rules, silences, system};
+use super::{audit, config, dashboard, dlq, hosts, keys, rule_file, rules, silences, system};
 use crate::error::ErrorBody;
 use actix_web::HttpResponse;
 use std::sync::OnceLock;
@@ -30,6 +30,9 @@ use utoipa::{Modify, OpenApi};
         rules::get,
         rules::update,
         rules::delete,
+        rule_file::export,
+        rule_file::import,
+        rule_file::backtest,
         hosts::list_dev_hosts,
         hosts::add_dev_host,
         hosts::delete_dev_host,

@@ -37,6 +37,7 @@ pub(super) async fn slo(req: HttpRequest, state: web::Data<AppState>) -> ApiResu
             tracing::warn!(error = %unavailable, "SLO report without Prometheus");
             Ok(HttpResponse::ServiceUnavailable().json(ErrorBody {
                 error: unavailable.to_string(),
+                problems: None,
             }))
         }
     }

@@ -11,6 +11,7 @@
 //! cannot forget it.
 
 pub mod audit;
+pub mod backtest;
 pub mod config;
 pub mod dashboard;
 pub mod dlq;
@@ -18,6 +19,7 @@ pub mod fields;
 pub mod hosts;
 pub mod keys;
 pub mod paging;
+pub mod rule_file;
 pub mod rules;
 pub mod silences;
 pub mod slo;

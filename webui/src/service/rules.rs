@@ -194,6 +194,14 @@ impl RuleDraft {
     }
 }
 
+/// A new rule's columns from `fields`, with v2.5's defaults, checked as `POST /rules`
+/// checks them (a rules file's entries are read with it).
+pub fn checked_rule(fields: &Fields) -> Result<RuleValues, ApiError> {
+    let draft = RuleDraft::new_rule(fields)?;
+    draft.validate()?;
+    Ok(draft.0)
+}
+
 /// `null`, a level 0–7, or a syslog severity name.
 fn severity(value: &Value) -> Result<Option<i32>, ApiError> {
     let invalid =

@@ -8,12 +8,14 @@
 //! in the query string); a refused change re-renders the form with the service's message
 //! and a 400.
 
+pub mod chart;
 mod config;
 mod dashboard;
 mod dlq;
 mod hosts;
 mod keys;
 mod lists;
+mod rule_file;
 mod rules;
 pub mod session;
 mod signin;
@@ -41,6 +43,8 @@ pub fn mount(cfg: &mut web::ServiceConfig) {
     )
     .configure(signin::routes)
     .configure(dashboard::routes)
+    // Before `/rules/{id}`, which would take `file` for an id.
+    .configure(rule_file::routes)
     .configure(rules::routes)
     .configure(hosts::routes)
     .configure(keys::routes)
@@ -190,6 +194,7 @@ pub fn outcome<T>(answer: Result<T, ApiError>) -> Result<Result<T, String>, UiEr
         Ok(done) => Ok(Ok(done)),
         Err(
             e @ (ApiError::BadRequest(_)
+            | ApiError::Invalid(_)
             | ApiError::NotFound(_)
             | ApiError::Conflict(_)
             | ApiError::Forbidden(_)),

@@ -1,7 +1,7 @@
 // The operator's round trip through the web UI in headless Chromium (issue #6), run by
 // webui/tests/browser.rs against a web UI it started. Signs in, creates a rule (after a
 // refused bad regex), tests an event against it, edits it, deletes it, replays a DLQ
-// item, writes a screenshot of the dashboard, and checks that a read-only key sees no
+// item, makes a silence, writes a screenshot of the dashboard (with its SVG charts), and checks that a read-only key sees no
 // write controls. Exits non-zero with the step that failed.
 //
 // Environment: BASE_URL, ADMIN_KEY, READ_KEY, RULE_NAME, ARTIFACTS (a folder), CHROMIUM.
@@ -98,9 +98,22 @@ try {
   check((await text('.notice')).includes('Replayed 1'), `notice: ${await text('.notice')}`);
   check((await text('h2')).includes('moog: 0 items'), `heading after replay: ${await text('h2')}`);
 
-  step = 'the dashboard shows the queues';
+  step = 'a silence is made from its page';
+  await page.goto(`${base}/silences`);
+  await page.fill('#silence-hostname', 'browser-maint-*');
+  await page.fill('#silence-minutes', '30');
+  await page.fill('#silence-reason', 'browser test window');
+  await page.click('form[action="/silences/create"] button[type=submit]');
+  check((await text('.notice')).includes('made'), `notice: ${await text('.notice')}`);
+  check((await text('#silences-active')).includes('browser-maint-*'), 'the silence is not listed as active');
+
+  step = 'the dashboard draws its charts, the silences and storm control';
   await page.goto(`${base}/`);
   check((await text('#breaker')).trim().length > 0, 'no breaker state');
+  check((await page.locator('svg.chart').count()) === 3, `${await page.locator('svg.chart').count()} charts`);
+  check((await page.locator('svg#chart-24h rect.bar').count()) === 24, 'the 24-hour chart has not 24 bars');
+  check((await text('#silences')).includes('1 active'), `silences: ${await text('#silences')}`);
+  check((await text('#storm')).includes('Storm control'), 'no storm-control card');
   await page.screenshot({ path: `${artifacts}/dashboard.png`, fullPage: true });
 
   step = 'a read-only key sees no write controls';
