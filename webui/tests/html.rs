@@ -790,3 +790,51 @@ async fn the_dashboard_draws_its_charts_and_shows_silences_and_storm_control() {
     assert!(!page.contains("<script"));
     ui.stop().await;
 }
+
+#[tokio::test]
+async fn an_uploaded_rules_file_is_reviewed_and_changes_nothing() {
+    let ui = Ui::start().await;
+    let mut browser = Browser::new(&ui);
+    let csrf = browser.sign_in(ADMIN_KEY).await;
+    let post = |token: String, file: &'static str| {
+        let boundary = "mutt-test-boundary";
+        let body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{token}\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"rules.yaml\"\r\n\
+             Content-Type: application/yaml\r\n\r\n{file}\r\n--{boundary}--\r\n"
+        );
+        browser
+            .http
+            .post(format!("{}/rules/file/upload", ui.base))
+            .header(COOKIE, browser.cookie_header())
+            .header(
+                CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+    };
+    let rules = ui.count("SELECT count(*) FROM alert_rules").await;
+    let response = post(
+        csrf.clone(),
+        "rules:\n  - name: uploaded\n    match_string: UP\n    prod_handling: P\n    dev_handling: D\n    team_assignment: T\n",
+    )
+    .await
+    .expect("upload");
+    assert_eq!(response.status(), 200);
+    let page = response.text().await.expect("page");
+    assert!(page.contains("An import would create 1"), "{page}");
+    assert!(
+        page.contains("match_string: UP"),
+        "the file is in the editor: {page}"
+    );
+    let refused = post(csrf.clone(), "rules:\n  - name: x\n")
+        .await
+        .expect("upload");
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().await.expect("page").contains("line 2"));
+    let forged = post("forged".into(), "rules: []\n").await.expect("upload");
+    assert_eq!(forged.status(), 403);
+    assert_eq!(ui.count("SELECT count(*) FROM alert_rules").await, rules);
+    ui.stop().await;
+}

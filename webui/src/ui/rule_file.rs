@@ -1,14 +1,16 @@
 //! `/rules/file`: rules as code in the browser. The page holds the rules file (the export
-//! of the active rules, to edit or to replace with a pasted file); "Review" shows what an
-//! import would change, "Backtest" what the draft would have done to the recent events,
-//! and "Apply" imports it as one audited change, with the reason given.
+//! of the active rules, to edit, or a file uploaded from disk, or pasted); "Review" shows
+//! what an import would change, "Backtest" what the draft would have done to the recent
+//! events, and "Apply" imports it as one audited change, with the reason given.
 
 use super::Form;
 use super::session::Viewer;
 use super::{Chrome, Notice, UiResult, field, outcome, page, redirect_with_notice};
+use crate::error::ApiError;
 use crate::service::AppState;
 use crate::service::backtest::{self, BacktestReport};
 use crate::service::rule_file::{self, ImportReport};
+use actix_multipart::form::{MultipartForm, bytes::Bytes, text::Text};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 use askama::Template;
@@ -22,6 +24,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .app_data(web::FormConfig::default().limit(MAX_FILE))
             .route(web::get().to(show))
             .route(web::post().to(act)),
+    )
+    .service(
+        web::resource("/rules/file/upload")
+            .app_data(actix_multipart::form::MultipartFormConfig::default().total_limit(MAX_FILE))
+            .route(web::post().to(upload)),
     )
     .route("/rules/export.yaml", web::get().to(download));
 }
@@ -99,4 +106,43 @@ async fn act(req: HttpRequest, state: web::Data<AppState>, viewer: Viewer, form:
     }
     let status = super::status_for(&shown.error);
     Ok(page(status, &shown))
+}
+
+/// The upload form: the session's token and the file.
+#[derive(MultipartForm)]
+struct Upload {
+    csrf: Text<String>,
+    #[multipart(limit = "4MiB")]
+    file: Bytes,
+}
+
+/// An uploaded rules file, shown in the page's editor with what importing it would change.
+async fn upload(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    MultipartForm(form): MultipartForm<Upload>,
+) -> UiResult {
+    let token: std::collections::HashMap<String, String> =
+        [("csrf".to_owned(), form.csrf.0)].into();
+    let caller = viewer.submitting(&req, &token)?;
+    let mut shown = FilePage {
+        chrome: Chrome::new(&viewer, "file", &Notice::default()),
+        text: String::new(),
+        review: None,
+        backtest: None,
+        error: None,
+    };
+    let reviewed = match std::str::from_utf8(&form.file.data) {
+        Ok(text) => {
+            shown.text = text.replace("\r\n", "\n");
+            rule_file::import(&state, &caller, &shown.text, true, None).await
+        }
+        Err(_) => Err(ApiError::bad("the uploaded file is not UTF-8 text")),
+    };
+    match outcome(reviewed)? {
+        Ok(report) => shown.review = Some(report),
+        Err(message) => shown.error = Some(message),
+    }
+    Ok(page(super::status_for(&shown.error), &shown))
 }

@@ -1,7 +1,7 @@
 // The operator's round trip through the web UI in headless Chromium (issue #6), run by
 // webui/tests/browser.rs against a web UI it started. Signs in, creates a rule (after a
 // refused bad regex), tests an event against it, edits it, deletes it, replays a DLQ
-// item, makes a silence, writes a screenshot of the dashboard (with its SVG charts), and checks that a read-only key sees no
+// item, makes a silence, uploads a rules file for review, writes a screenshot of the dashboard (with its SVG charts), and checks that a read-only key sees no
 // write controls. Exits non-zero with the step that failed.
 //
 // Environment: BASE_URL, ADMIN_KEY, READ_KEY, RULE_NAME, ARTIFACTS (a folder), CHROMIUM.
@@ -106,6 +106,17 @@ try {
   await page.click('form[action="/silences/create"] button[type=submit]');
   check((await text('.notice')).includes('made'), `notice: ${await text('.notice')}`);
   check((await text('#silences-active')).includes('browser-maint-*'), 'the silence is not listed as active');
+
+  step = 'a rules file is uploaded and reviewed';
+  await page.goto(`${base}/rules/file`);
+  await page.setInputFiles('#upload', {
+    name: 'rules.yaml',
+    mimeType: 'application/yaml',
+    buffer: Buffer.from('rules:\n  - name: uploaded rule\n    match_string: UPLOADED\n    prod_handling: Page_only\n    dev_handling: Ignore\n    team_assignment: Upload\n'),
+  });
+  await page.click('#upload-review');
+  check((await text('#review-result')).includes('would create 1'), `review: ${await text('#review-result')}`);
+  check((await page.inputValue('#file')).includes('uploaded rule'), 'the uploaded file is not in the editor');
 
   step = 'the dashboard draws its charts, the silences and storm control';
   await page.goto(`${base}/`);
