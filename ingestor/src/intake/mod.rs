@@ -204,6 +204,13 @@ pub fn validate(
     }
     for field in ["hostname", "message"] {
         match &event[field] {
+            // The hostname is a column of the audit table, and PostgreSQL cannot store a
+            // NUL character: refused here rather than dead-lettered by the alerter.
+            Value::String(s) if field == "hostname" && s.contains('\0') => {
+                return Err(ItemError::invalid(
+                    "Invalid field 'hostname': must not contain a NUL character",
+                ));
+            }
             Value::String(s) if !s.trim().is_empty() => {}
             Value::String(_) => {
                 return Err(ItemError::invalid(format!(

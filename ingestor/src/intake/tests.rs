@@ -106,6 +106,11 @@ fn ill_typed_and_empty_fields_are_refused_naming_the_field() {
             "Invalid field 'hostname': expected a string, got a number",
         ),
         (
+            "hostname",
+            json!("router\u{0}1"),
+            "Invalid field 'hostname': must not contain a NUL character",
+        ),
+        (
             "message",
             json!(null),
             "Invalid field 'message': expected a string, got null",
