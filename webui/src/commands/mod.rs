@@ -1,10 +1,17 @@
 //! The `webui` subcommands that run once and exit: what the local stack, the Helm
 //! migration hook and operators call.
 
+mod dlq;
+mod rules;
+mod silences;
+
+pub use dlq::DlqCommand;
+pub use rules::RulesCommand;
+pub use silences::SilencesCommand;
+
 use crate::service::keys;
 use anyhow::Context;
 use shared::config::{Env, EnvSource, WebuiConfig};
-use shared::queue::dead_letter::{Dlq, DlqName};
 use shared::queue::reshard::Reshard;
 use shared::redis::connection::RedisConnector;
 use shared::store;
@@ -88,104 +95,6 @@ pub enum KeysCommand {
         #[arg(long)]
         reason: Option<String>,
     },
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, clap::Subcommand)]
-pub enum RulesCommand {
-    /// Print the active rules as a rules file (YAML).
-    Export,
-    /// Apply a rules file in one transaction, audited as one change: create the new rules,
-    /// change those that differ, deactivate the active rules it leaves out. Prints what it
-    /// did as JSON; a file with problems changes nothing and each problem is printed as
-    /// FILE:LINE: message (exit 1).
-    Import {
-        file: std::path::PathBuf,
-        /// Only print what it would do.
-        #[arg(long)]
-        dry_run: bool,
-        #[arg(long)]
-        reason: Option<String>,
-    },
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, clap::Subcommand)]
-pub enum SilencesCommand {
-    /// Silences as JSON lines, active and upcoming first, then the expired newest first.
-    List {
-        /// active, upcoming or expired; all when omitted.
-        #[arg(long)]
-        state: Option<String>,
-    },
-    /// Make a silence and print it as JSON. Every matcher given must hold.
-    Add {
-        /// Exact, or a glob (core-rtr-*); case-insensitive.
-        #[arg(long)]
-        hostname: Option<String>,
-        #[arg(long)]
-        team: Option<String>,
-        #[arg(long)]
-        rule_id: Option<i32>,
-        /// Case-insensitive regular expression searched for in the message.
-        #[arg(long)]
-        message_regex: Option<String>,
-        /// RFC 3339; now when omitted.
-        #[arg(long)]
-        starts_at: Option<String>,
-        /// RFC 3339; or give --duration-seconds.
-        #[arg(long)]
-        ends_at: Option<String>,
-        #[arg(long)]
-        duration_seconds: Option<i32>,
-        #[arg(long)]
-        reason: String,
-    },
-    /// Move the end of a silence that has not ended.
-    Extend {
-        id: i32,
-        /// The new end, RFC 3339.
-        #[arg(long)]
-        ends_at: Option<String>,
-        /// How much later than its current end.
-        #[arg(long)]
-        by_seconds: Option<i32>,
-        #[arg(long)]
-        reason: Option<String>,
-    },
-    /// End a silence now.
-    Expire {
-        id: i32,
-        #[arg(long)]
-        reason: Option<String>,
-    },
-    /// Delete a silence (the audit rows of what it quieted keep its id).
-    Delete {
-        id: i32,
-        #[arg(long)]
-        reason: Option<String>,
-    },
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, clap::Subcommand)]
-pub enum DlqCommand {
-    /// Depth of every DLQ.
-    Depths,
-    /// Print items as JSON lines, oldest first.
-    List {
-        name: String,
-        #[arg(long, default_value_t = 0)]
-        offset: u64,
-        #[arg(long, default_value_t = 20)]
-        limit: u64,
-    },
-    /// Put the oldest items back on their queue (MAX_POISON_RETRIES caps repeats).
-    Replay {
-        name: String,
-        /// How many; all when omitted.
-        #[arg(long)]
-        count: Option<u64>,
-    },
-    /// Delete every item of one DLQ.
-    Purge { name: String },
 }
 
 /// Runs `command` with configuration from `env`. Results go to stdout, progress to stderr.
@@ -306,9 +215,9 @@ pub async fn run(command: Command, env: &dyn EnvSource) -> anyhow::Result<()> {
             .await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
-        Command::Dlq(action) => dlq(action, &config).await?,
-        Command::Silences(action) => silences(action, &config).await?,
-        Command::Rules(action) => rules(action, &config).await?,
+        Command::Dlq(action) => dlq::dlq(action, &config).await?,
+        Command::Silences(action) => silences::silences(action, &config).await?,
+        Command::Rules(action) => rules::rules(action, &config).await?,
         Command::SloCheck => {
             shared::tls::install_crypto_provider();
             let client = reqwest::Client::new();
@@ -387,178 +296,3 @@ fn cli_caller() -> crate::service::Caller {
 
 /// The name audits record for changes made with a `webui` subcommand.
 pub const CLI_CALLER: &str = "webui-cli";
-
-fn dlq_name(name: &str) -> anyhow::Result<DlqName> {
-    DlqName::parse(name)
-        .with_context(|| format!("unknown DLQ {name:?}: expected alerter, moog or dead"))
-}
-
-async fn dlq(action: DlqCommand, config: &WebuiConfig) -> anyhow::Result<()> {
-    let mut conn = RedisConnector::connect(&config.redis)
-        .await?
-        .shared()
-        .await?;
-    let dlq = Dlq::new(&config.redis.keys);
-    match action {
-        DlqCommand::Depths => {
-            for name in [DlqName::Alerter, DlqName::Moog, DlqName::Dead] {
-                println!("{} {}", name.as_str(), dlq.depth(&mut conn, name).await?);
-            }
-        }
-        DlqCommand::List {
-            name,
-            offset,
-            limit,
-        } => {
-            for item in dlq.list(&mut conn, dlq_name(&name)?, offset, limit).await? {
-                println!("{item}");
-            }
-        }
-        DlqCommand::Replay { name, count } => {
-            let report = dlq
-                .replay(
-                    &mut conn,
-                    dlq_name(&name)?,
-                    count,
-                    config.remediation.max_poison_retries,
-                )
-                .await?;
-            println!("replayed {} dead {}", report.replayed, report.dead);
-        }
-        DlqCommand::Purge { name } => {
-            println!("purged {}", dlq.purge(&mut conn, dlq_name(&name)?).await?);
-        }
-    }
-    Ok(())
-}
-
-async fn silences(action: SilencesCommand, config: &WebuiConfig) -> anyhow::Result<()> {
-    use crate::service::fields::Fields;
-    use crate::service::silences::{self, ExtendInput, SilenceInput};
-    use serde_json::{Map, Value};
-
-    let state = cli_state(config).await?;
-    let caller = cli_caller();
-    let failed = |e: crate::error::ApiError| anyhow::anyhow!("{e}");
-    // The options as the API's body, so that they are checked exactly as the API checks it.
-    let body = |pairs: Vec<(&str, Option<Value>)>| -> Map<String, Value> {
-        pairs
-            .into_iter()
-            .filter_map(|(name, value)| value.map(|v| (name.to_owned(), v)))
-            .collect()
-    };
-    let print = |silence: &shared::store::silences::SilenceRecord| -> anyhow::Result<()> {
-        println!("{}", serde_json::to_string(silence)?);
-        Ok(())
-    };
-    match action {
-        SilencesCommand::List { state: wanted } => {
-            let wanted = silences::state_of(wanted.as_deref()).map_err(failed)?;
-            let mut page = crate::service::paging::Page {
-                page: 1,
-                limit: Some(crate::service::paging::MAX_LIMIT),
-            };
-            loop {
-                let found = silences::list(&state, &caller, wanted, &page)
-                    .await
-                    .map_err(failed)?;
-                found.silences.iter().try_for_each(print)?;
-                if page.page >= found.pagination.pages {
-                    break;
-                }
-                page.page += 1;
-            }
-        }
-        SilencesCommand::Add {
-            hostname,
-            team,
-            rule_id,
-            message_regex,
-            starts_at,
-            ends_at,
-            duration_seconds,
-            reason,
-        } => {
-            let fields = Fields::of::<SilenceInput>(body(vec![
-                ("hostname", hostname.map(Value::from)),
-                ("team", team.map(Value::from)),
-                ("rule_id", rule_id.map(Value::from)),
-                ("message_regex", message_regex.map(Value::from)),
-                ("starts_at", starts_at.map(Value::from)),
-                ("ends_at", ends_at.map(Value::from)),
-                ("duration_seconds", duration_seconds.map(Value::from)),
-                ("reason", Some(Value::from(reason))),
-            ]))
-            .map_err(failed)?;
-            let new = silences::new_silence_of(&fields, chrono::Utc::now()).map_err(failed)?;
-            print(
-                &silences::create(&state, &caller, &new)
-                    .await
-                    .map_err(failed)?,
-            )?;
-        }
-        SilencesCommand::Extend {
-            id,
-            ends_at,
-            by_seconds,
-            reason,
-        } => {
-            let fields = Fields::of::<ExtendInput>(body(vec![
-                ("ends_at", ends_at.map(Value::from)),
-                ("by_seconds", by_seconds.map(Value::from)),
-            ]))
-            .map_err(failed)?;
-            let end = |current| silences::new_end_of(&fields, current);
-            let done = silences::extend(&state, &caller, id, end, reason.as_deref());
-            print(&done.await.map_err(failed)?)?;
-        }
-        SilencesCommand::Expire { id, reason } => {
-            let done = silences::expire(&state, &caller, id, reason.as_deref());
-            print(&done.await.map_err(failed)?)?;
-        }
-        SilencesCommand::Delete { id, reason } => {
-            let done = silences::delete(&state, &caller, id, reason.as_deref());
-            print(&done.await.map_err(failed)?)?;
-        }
-    }
-    Ok(())
-}
-
-async fn rules(action: RulesCommand, config: &WebuiConfig) -> anyhow::Result<()> {
-    use crate::error::ApiError;
-    use crate::service::rule_file;
-
-    let state = cli_state(config).await?;
-    let caller = cli_caller();
-    match action {
-        RulesCommand::Export => {
-            let text = rule_file::export(&state, &caller)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            print!("{text}");
-        }
-        RulesCommand::Import {
-            file,
-            dry_run,
-            reason,
-        } => {
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("reading {}", file.display()))?;
-            match rule_file::import(&state, &caller, &text, dry_run, reason.as_deref()).await {
-                Ok(report) => println!("{}", serde_json::to_string_pretty(&report)?),
-                Err(ApiError::Invalid(problems)) => {
-                    for problem in &problems {
-                        eprintln!("{}:{}: {}", file.display(), problem.line, problem.message);
-                    }
-                    anyhow::bail!(
-                        "{}: {} problem(s); nothing was changed",
-                        file.display(),
-                        problems.len()
-                    );
-                }
-                Err(e) => anyhow::bail!("{e}"),
-            }
-        }
-    }
-    Ok(())
-}
