@@ -172,17 +172,7 @@ async fn rules_are_created_read_updated_and_deleted_with_an_audit_row_each() {
 #[tokio::test]
 async fn a_rule_change_is_announced_to_the_alerters() {
     let ui = Ui::start().await;
-    let mut pubsub = ui
-        .redis
-        .connector()
-        .redis_client()
-        .get_async_pubsub()
-        .await
-        .expect("pubsub");
-    pubsub
-        .subscribe(ui.redis.keys.rules_changed_channel())
-        .await
-        .expect("subscribe");
+    let mut pubsub = ui.change_notices().await;
     let (status, _) = answer(
         ui.admin(Method::POST, "/api/v1/rules")
             .json(&new_rule())

@@ -72,17 +72,7 @@ async fn an_import_applies_a_rules_file_as_one_audited_change() {
     assert_eq!(preview["deactivated"][0]["id"], dropped);
     assert_eq!(ui.count(AUDITS).await, 0, "a dry run changes nothing");
 
-    let mut changes = ui
-        .redis
-        .connector()
-        .redis_client()
-        .get_async_pubsub()
-        .await
-        .expect("pubsub");
-    changes
-        .subscribe(ui.redis.keys.rules_changed_channel())
-        .await
-        .expect("subscribe");
+    let mut changes = ui.change_notices().await;
     let (status, done) = import(&ui, "?reason=CHG-9%20from%20git", &edited).await;
     assert_eq!(status, 200, "{done}");
     assert_eq!(done["applied"], true);

@@ -31,17 +31,7 @@ async fn make(ui: &Ui, body: Value) -> (u16, Value) {
 #[tokio::test]
 async fn silences_are_made_listed_extended_expired_and_deleted_with_an_audit_row_each() {
     let ui = Ui::start().await;
-    let mut changes = ui
-        .redis
-        .connector()
-        .redis_client()
-        .get_async_pubsub()
-        .await
-        .expect("pubsub");
-    changes
-        .subscribe(ui.redis.keys.rules_changed_channel())
-        .await
-        .expect("subscribe");
+    let mut changes = ui.change_notices().await;
     let mut notices = changes.on_message();
 
     let before = Utc::now();

@@ -232,11 +232,6 @@ impl SilenceSet {
         self.silences.is_empty()
     }
 
-    /// The silences that have not ended, by id.
-    pub fn silences(&self) -> impl Iterator<Item = &Silence> {
-        self.silences.iter().map(|c| &c.silence)
-    }
-
     /// The id of the silence that quiets `event` at `now`, if any.
     pub fn find(&self, event: &SilenceView<'_>, now: DateTime<Utc>) -> Option<i32> {
         if self.silences.is_empty() {

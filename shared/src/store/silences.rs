@@ -59,6 +59,21 @@ pub struct NewSilence {
     pub reason: String,
 }
 
+impl NewSilence {
+    /// Its matchers and window as the alerter will compile them, under `id`.
+    pub fn silence(&self, id: i32) -> Silence {
+        Silence {
+            id,
+            hostname: self.hostname.clone(),
+            team: self.team.clone(),
+            rule_id: self.rule_id,
+            message_regex: self.message_regex.clone(),
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+        }
+    }
+}
+
 /// A stored silence, as operators see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SilenceRecord {

@@ -16,12 +16,13 @@ use shared::event::{Event, Severity};
 use shared::rules::routing::{Decision, RoutingData, Snapshot, decide};
 use shared::rules::{MatchType, Rule};
 use shared::store::api_keys::Scope;
-use shared::store::rules::{RuleValues, StoredRule, load_routing};
-use std::collections::HashMap;
+use shared::store::hosts;
+use shared::store::rules::{RuleValues, StoredRule};
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 /// Examples kept per changed decision.
-pub const EXAMPLES: usize = 3;
+const EXAMPLES: usize = 3;
 
 /// What a rule set decides for an event.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
@@ -159,7 +160,7 @@ fn draft_rules(resolved: &[(Entry, Option<&StoredRule>)]) -> Vec<(Entry, i32)> {
 }
 
 /// Runs the decisions over `items` (pure: the sample and both rule sets are given).
-pub fn compare(
+fn compare(
     items: &[Vec<u8>],
     live: &Snapshot,
     draft: &Snapshot,
@@ -222,12 +223,23 @@ pub async fn run(
 ) -> Result<BacktestReport, ApiError> {
     caller.require(Scope::Read)?;
     let entries = entries(text)?;
-    let stored = shared::store::rules::all(&state.pool.get().await?).await?;
+    // One connection, one read of each table: the draft's ids and names, the live rules and
+    // the routing data come from the same rows.
+    let conn = state.pool.get().await?;
+    let stored = shared::store::rules::all(&conn).await?;
+    let dev_hosts: HashSet<String> = hosts::dev_hosts(&conn)
+        .await?
+        .into_iter()
+        .map(|h| h.hostname)
+        .collect();
+    let teams: HashMap<String, String> = hosts::teams(&conn)
+        .await?
+        .into_iter()
+        .map(|t| (t.hostname, t.team_assignment))
+        .collect();
+    drop(conn);
     let resolved = resolve(entries, &stored).map_err(ApiError::Invalid)?;
     let drafted = draft_rules(&resolved);
-    let live_data = load_routing(&state.pool)
-        .await
-        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
     let started = Instant::now();
     let items: Vec<Vec<u8>> = redis::cmd("LRANGE")
         .arg(&state.keys.backtest_sample)
@@ -240,18 +252,22 @@ pub async fn run(
         .map(|r| (r.id, r.values.name.clone()))
         .collect();
     names.extend(drafted.iter().map(|(e, id)| (*id, e.name.clone())));
+    let live_data = RoutingData {
+        rules: stored
+            .iter()
+            .filter(|r| r.values.is_active)
+            .map(|r| engine_rule(r.id, &r.values))
+            .collect(),
+        dev_hosts,
+        teams,
+        silences: Vec::new(),
+    };
     let draft_data = RoutingData {
         rules: drafted
             .iter()
             .map(|(e, id)| engine_rule(*id, &e.values))
             .collect(),
-        dev_hosts: live_data.dev_hosts.clone(),
-        teams: live_data.teams.clone(),
-        silences: Vec::new(),
-    };
-    let live_data = RoutingData {
-        silences: Vec::new(),
-        ..live_data
+        ..live_data.clone()
     };
     let compiled =
         |data| Snapshot::compile(data).map_err(|e| ApiError::Internal(format!("rules: {e}")));

@@ -12,7 +12,7 @@ use super::{AppState, Caller, Change, audited, values};
 use crate::error::ApiError;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
-use shared::rules::{Silence, SilenceError};
+use shared::rules::SilenceError;
 use shared::store::api_keys::Scope;
 use shared::store::silences::{self as store, NewSilence, SilenceRecord, SilenceState};
 
@@ -133,20 +133,8 @@ pub fn new_silence_of(fields: &Fields, now: DateTime<Utc>) -> Result<NewSilence,
             .required_text("reason", 10_000, true)?
             .unwrap_or_default(),
     };
-    compiled(&new, 0).validate()?;
+    new.silence(0).validate()?;
     Ok(new)
-}
-
-fn compiled(new: &NewSilence, id: i32) -> Silence {
-    Silence {
-        id,
-        hostname: new.hostname.clone(),
-        team: new.team.clone(),
-        rule_id: new.rule_id,
-        message_regex: new.message_regex.clone(),
-        starts_at: new.starts_at,
-        ends_at: new.ends_at,
-    }
 }
 
 /// The new end an extension asks for: `ends_at`, or `by_seconds` after `current`.
@@ -194,6 +182,14 @@ fn not_found(id: i32) -> ApiError {
     ApiError::NotFound(format!("silence {id} not found"))
 }
 
+/// Silence `id`, locked for the rest of `tx`, or a 404.
+async fn locked(
+    tx: &deadpool_postgres::Transaction<'_>,
+    id: i32,
+) -> Result<SilenceRecord, ApiError> {
+    store::lock(tx, id).await?.ok_or_else(|| not_found(id))
+}
+
 pub async fn create(
     state: &AppState,
     caller: &Caller,
@@ -230,7 +226,7 @@ pub async fn extend(
     reason: Option<&str>,
 ) -> Result<SilenceRecord, ApiError> {
     audited(state, caller, reason, async |tx| {
-        let old = store::lock(tx, id).await?.ok_or_else(|| not_found(id))?;
+        let old = locked(tx, id).await?;
         if old.state == SilenceState::Expired {
             return Err(ApiError::Conflict(format!(
                 "silence {id} has expired and stays so: make a new one"
@@ -259,7 +255,7 @@ pub async fn expire(
     reason: Option<&str>,
 ) -> Result<SilenceRecord, ApiError> {
     audited(state, caller, reason, async |tx| {
-        let old = store::lock(tx, id).await?.ok_or_else(|| not_found(id))?;
+        let old = locked(tx, id).await?;
         if old.state == SilenceState::Expired {
             return Err(ApiError::Conflict(format!(
                 "silence {id} has expired already"
@@ -281,8 +277,8 @@ fn update(old: &SilenceRecord, new: &SilenceRecord) -> Change {
     }
 }
 
-/// Deletes a silence (ending it first, if it had not ended). The audit rows of the events
-/// it quieted keep its id, and the configuration audit keeps what it was.
+/// Deletes a silence, in whatever state. The audit rows of the events it quieted keep its
+/// id, and the configuration audit keeps what it was.
 pub async fn delete(
     state: &AppState,
     caller: &Caller,
@@ -290,7 +286,7 @@ pub async fn delete(
     reason: Option<&str>,
 ) -> Result<SilenceRecord, ApiError> {
     audited(state, caller, reason, async |tx| {
-        let old = store::lock(tx, id).await?.ok_or_else(|| not_found(id))?;
+        let old = locked(tx, id).await?;
         store::delete(tx, id).await?;
         let change = Change {
             operation: "DELETE",

@@ -111,11 +111,9 @@ async fn create(
         silences::create(&state, &caller, &new).await
     }
     .await;
-    let notice = match outcome(made)? {
-        Ok(made) => format!("Silence {} made, until {}.", made.id, made.ends_at),
-        Err(message) => format!("Not made: {message}"),
-    };
-    Ok(redirect_with_notice("/silences", &notice))
+    back(made, "Not made", |made| {
+        format!("Silence {} made, until {}.", made.id, made.ends_at)
+    })
 }
 
 async fn extend(
@@ -134,11 +132,9 @@ async fn extend(
         silences::extend(&state, &caller, *id, end, reason.as_deref()).await
     }
     .await;
-    let notice = match outcome(done)? {
-        Ok(done) => format!("Silence {} now ends {}.", done.id, done.ends_at),
-        Err(message) => format!("Silence {id} not changed: {message}"),
-    };
-    Ok(redirect_with_notice("/silences", &notice))
+    back(done, &format!("Silence {id} not changed"), |done| {
+        format!("Silence {} now ends {}.", done.id, done.ends_at)
+    })
 }
 
 async fn expire(
@@ -150,11 +146,9 @@ async fn expire(
 ) -> UiResult {
     let caller = viewer.submitting(&req, &form)?;
     let done = silences::expire(&state, &caller, *id, None).await;
-    let notice = match outcome(done)? {
-        Ok(done) => format!("Silence {} expired.", done.id),
-        Err(message) => format!("Silence {id} not changed: {message}"),
-    };
-    Ok(redirect_with_notice("/silences", &notice))
+    back(done, &format!("Silence {id} not changed"), |done| {
+        format!("Silence {} expired.", done.id)
+    })
 }
 
 async fn delete(
@@ -166,9 +160,21 @@ async fn delete(
 ) -> UiResult {
     let caller = viewer.submitting(&req, &form)?;
     let done = silences::delete(&state, &caller, *id, None).await;
+    back(done, &format!("Silence {id} not deleted"), |done| {
+        format!("Silence {} deleted; its audit stays.", done.id)
+    })
+}
+
+/// Back to the page, saying what a change did, or (`refused`: the service's reason)
+/// why it did not.
+fn back(
+    done: Result<SilenceRecord, ApiError>,
+    refused: &str,
+    said: impl FnOnce(&SilenceRecord) -> String,
+) -> UiResult {
     let notice = match outcome(done)? {
-        Ok(done) => format!("Silence {} deleted; its audit stays.", done.id),
-        Err(message) => format!("Silence {id} not deleted: {message}"),
+        Ok(done) => said(&done),
+        Err(message) => format!("{refused}: {message}"),
     };
     Ok(redirect_with_notice("/silences", &notice))
 }

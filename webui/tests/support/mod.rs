@@ -104,6 +104,23 @@ impl Ui {
         self.request(method, path, Some(ADMIN_KEY))
     }
 
+    /// Subscribed to the notices that tell the alerters to reload (rule, host, team and
+    /// silence changes).
+    pub async fn change_notices(&self) -> redis::aio::PubSub {
+        let mut pubsub = self
+            .redis
+            .connector()
+            .redis_client()
+            .get_async_pubsub()
+            .await
+            .expect("pubsub");
+        pubsub
+            .subscribe(self.redis.keys.rules_changed_channel())
+            .await
+            .expect("subscribe");
+        pubsub
+    }
+
     pub async fn count(&self, sql: &str) -> i64 {
         let conn = self.db.pool.get().await.expect("connection");
         conn.query_one(sql, &[]).await.expect(sql).get(0)
